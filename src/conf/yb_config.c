@@ -1,0 +1,352 @@
+/*
+ * yb_config.c - configuration snapshots and reload.
+ */
+#include "yb_config.h"
+#include "pal.h"
+#include "yb_log.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const file_names[YB_CF__COUNT] = {
+    "server.tab",  "domains.tab",   "aliasdomain.tab",  "mailusers.tab",
+    "aliases.tab", "smtprelay.tab", "ctrlaccounts.tab",
+};
+
+/* How often a file that keeps changing while we read it is re-read. */
+#define CONF_READ_RETRIES 5
+
+/* What identifies one state of a file on disk. */
+struct file_sig {
+    bool exists;
+    uint64_t size, file_id, dev_id;
+    int64_t mtime_ns;
+};
+
+struct conf_part {
+    atomic_long refs;
+    struct file_sig sig;
+    struct yb_tab *tab;
+    struct yb_vars *vars; /* server.tab only */
+};
+
+struct yb_config {
+    atomic_long refs;
+    uint64_t generation;
+    struct conf_part *part[YB_CF__COUNT];
+};
+
+struct yb_confstore {
+    pal_mutex lock;
+    char root[PAL_PATH_MAX];
+    struct yb_config *current;
+    struct file_sig failed[YB_CF__COUNT]; /* last state that failed to parse */
+    bool has_failed[YB_CF__COUNT];
+    uint64_t generation;
+};
+
+static const struct yb_tab empty_tab = {0, NULL, NULL, 0};
+
+const char *yb_conf_file_name(enum yb_conf_file_id id)
+{
+    return (unsigned)id < YB_CF__COUNT ? file_names[id] : "?";
+}
+
+const struct yb_vars *yb_config_vars(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_SERVER]->vars;
+}
+
+const struct yb_tab *yb_config_tab(const struct yb_config *cfg, enum yb_conf_file_id id)
+{
+    const struct yb_tab *t = cfg->part[id]->tab;
+    return t != NULL ? t : &empty_tab;
+}
+
+bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id)
+{
+    return cfg->part[id]->sig.exists;
+}
+
+uint64_t yb_config_generation(const struct yb_config *cfg)
+{
+    return cfg->generation;
+}
+
+static void part_unref(struct conf_part **p)
+{
+    if (*p == NULL)
+        return;
+    if (atomic_fetch_sub(&(*p)->refs, 1) == 1) {
+        yb_tab_free(&(*p)->tab);
+        yb_vars_free(&(*p)->vars);
+        free(*p);
+    }
+    *p = NULL;
+}
+
+struct yb_config *yb_config_ref(struct yb_config *cfg)
+{
+    atomic_fetch_add(&cfg->refs, 1);
+    return cfg;
+}
+
+void yb_config_unref(struct yb_config **cfg)
+{
+    if (*cfg == NULL)
+        return;
+    if (atomic_fetch_sub(&(*cfg)->refs, 1) == 1) {
+        for (unsigned i = 0; i < YB_CF__COUNT; i++)
+            part_unref(&(*cfg)->part[i]);
+        free(*cfg);
+    }
+    *cfg = NULL;
+}
+
+static int file_path(const struct yb_confstore *s, enum yb_conf_file_id id, char *buf, size_t size)
+{
+    return pal_path_join(buf, size, s->root, file_names[id]);
+}
+
+static int read_sig(const char *path, struct file_sig *sig)
+{
+    struct pal_stat st;
+    memset(sig, 0, sizeof(*sig));
+    int rc = pal_fs_stat(path, &st);
+    if (rc == YB_ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    sig->exists = true;
+    sig->size = st.size;
+    sig->file_id = st.file_id;
+    sig->dev_id = st.dev_id;
+    sig->mtime_ns = st.mtime_ns;
+    return 0;
+}
+
+static bool sig_eq(const struct file_sig *a, const struct file_sig *b)
+{
+    return a->exists == b->exists && a->size == b->size && a->file_id == b->file_id &&
+           a->dev_id == b->dev_id && a->mtime_ns == b->mtime_ns;
+}
+
+struct warn_ctx {
+    const char *path;
+};
+
+static void log_warning(void *arg, unsigned line, unsigned column, const char *msg)
+{
+    const struct warn_ctx *w = arg;
+    yb_log_warn("config", "%s:%u:%u: %s", w->path, line, column, msg);
+}
+
+/*
+ * Loads one file into a new part. *sig_r gets the state that was read (also
+ * on a parse error, so the store can remember which state failed).
+ */
+static int load_part(const struct yb_confstore *s, enum yb_conf_file_id id,
+                     struct conf_part **part_r, struct file_sig *sig_r, char *errbuf,
+                     size_t errsize)
+{
+    char path[PAL_PATH_MAX];
+    struct yb_tab_error err;
+    struct conf_part *part = NULL;
+    int rc = file_path(s, id, path, sizeof(path));
+    if (rc != 0) {
+        snprintf(errbuf, errsize, "%s/%s: path too long", s->root, file_names[id]);
+        return rc;
+    }
+    for (int attempt = 0;; attempt++) {
+        struct file_sig before, after;
+        struct yb_tab *tab = NULL;
+        rc = read_sig(path, &before);
+        if (rc == 0 && before.exists) {
+            rc = yb_tab_load(path, &tab, &err);
+            if (rc == YB_ENOENT) {
+                /* Removed between stat and open: read the new state again. */
+                rc = 0;
+                continue;
+            }
+        }
+        if (rc == 0)
+            rc = read_sig(path, &after);
+        *sig_r = before;
+        if (rc == 0 && !sig_eq(&before, &after) && attempt < CONF_READ_RETRIES) {
+            yb_tab_free(&tab); /* changed while we read it: read it again */
+            continue;
+        }
+        if (rc != 0) {
+            yb_tab_free(&tab);
+            if (err.code == rc && rc != 0)
+                yb_tab_error_format(&err, path, errbuf, errsize);
+            else
+                snprintf(errbuf, errsize, "%s: %s", path, yb_strerror(rc));
+            return rc;
+        }
+        part = calloc(1, sizeof(*part));
+        if (part == NULL) {
+            yb_tab_free(&tab);
+            snprintf(errbuf, errsize, "%s: out of memory", path);
+            return YB_ENOMEM;
+        }
+        atomic_init(&part->refs, 1);
+        part->sig = before;
+        part->tab = tab;
+        break;
+    }
+    if (id == YB_CF_SERVER) {
+        struct warn_ctx w = {path};
+        rc = yb_vars_load(part->tab, &part->vars, &err, log_warning, &w);
+        if (rc != 0) {
+            yb_tab_error_format(&err, path, errbuf, errsize);
+            part_unref(&part);
+            return rc;
+        }
+    }
+    *part_r = part;
+    return 0;
+}
+
+/*
+ * Builds a snapshot reusing parts of old (may be NULL) whose files are
+ * unchanged. Every changed file is read even after one fails, so the caller
+ * learns whether anything else changed: a failure already reported for the
+ * same file state is reported again (rc) only in that case, else YB_EAGAIN.
+ */
+static int build_snapshot(struct yb_confstore *s, const struct yb_config *old, bool force,
+                          struct yb_config **cfg_r, bool *changed_r, char *errbuf, size_t errsize)
+{
+    struct yb_config *cfg = calloc(1, sizeof(*cfg));
+    int first_rc = 0;
+    bool all_known = true, other_change = false;
+    *changed_r = false;
+    if (cfg == NULL)
+        return YB_ENOMEM;
+    atomic_init(&cfg->refs, 1);
+    for (unsigned i = 0; i < YB_CF__COUNT; i++) {
+        char path[PAL_PATH_MAX], tmp_err[YB_CONF_ERR_MAX];
+        struct file_sig now, read_state;
+        bool known_broken = false;
+        int rc;
+        if (old != NULL && !force) {
+            if ((rc = file_path(s, (enum yb_conf_file_id)i, path, sizeof(path))) != 0 ||
+                (rc = read_sig(path, &now)) != 0) {
+                snprintf(errbuf, errsize, "%s/%s: %s", s->root, file_names[i], yb_strerror(rc));
+                yb_config_unref(&cfg);
+                return rc;
+            }
+            if (sig_eq(&now, &old->part[i]->sig)) {
+                cfg->part[i] = old->part[i];
+                atomic_fetch_add(&cfg->part[i]->refs, 1);
+                continue;
+            }
+            known_broken = s->has_failed[i] && sig_eq(&now, &s->failed[i]);
+        }
+        rc = load_part(s, (enum yb_conf_file_id)i, &cfg->part[i], &read_state,
+                       first_rc == 0 ? errbuf : tmp_err, first_rc == 0 ? errsize : sizeof(tmp_err));
+        if (rc != 0) {
+            s->failed[i] = read_state;
+            s->has_failed[i] = true;
+            if (first_rc == 0)
+                first_rc = rc;
+            all_known = all_known && known_broken;
+            continue;
+        }
+        s->has_failed[i] = false;
+        other_change = true;
+    }
+    if (first_rc != 0) {
+        yb_config_unref(&cfg);
+        return all_known && !other_change ? YB_EAGAIN : first_rc;
+    }
+    *changed_r = other_change;
+    *cfg_r = cfg;
+    return 0;
+}
+
+int yb_confstore_open(const char *root, struct yb_confstore **store_r, char *errbuf, size_t errsize)
+{
+    struct pal_stat st;
+    bool changed;
+    *store_r = NULL;
+    int rc = pal_fs_stat(root, &st);
+    if (rc == 0 && st.type != PAL_FT_DIR)
+        rc = YB_ENOTDIR;
+    if (rc != 0) {
+        snprintf(errbuf, errsize, "%s: data root unusable: %s", root, yb_strerror(rc));
+        return rc;
+    }
+    struct yb_confstore *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return YB_ENOMEM;
+    size_t n = strlen(root);
+    if (n >= sizeof(s->root)) {
+        free(s);
+        snprintf(errbuf, errsize, "data root path too long");
+        return YB_ENAMETOOLONG;
+    }
+    memcpy(s->root, root, n + 1);
+    if ((rc = pal_mutex_init(&s->lock)) != 0) {
+        free(s);
+        return rc;
+    }
+    rc = build_snapshot(s, NULL, true, &s->current, &changed, errbuf, errsize);
+    if (rc != 0) {
+        pal_mutex_destroy(&s->lock);
+        free(s);
+        return rc;
+    }
+    s->current->generation = ++s->generation;
+    *store_r = s;
+    return 0;
+}
+
+struct yb_config *yb_confstore_get(struct yb_confstore *store)
+{
+    pal_mutex_lock(&store->lock);
+    struct yb_config *cfg = yb_config_ref(store->current);
+    pal_mutex_unlock(&store->lock);
+    return cfg;
+}
+
+int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, char *errbuf,
+                       size_t errsize)
+{
+    struct yb_config *old = yb_confstore_get(store), *cfg = NULL;
+    *changed_r = false;
+    /* Checks run on one thread (the engine's timer or the reload event); the
+     * lock only guards the swap against concurrent readers. */
+    int rc = build_snapshot(store, old, force, &cfg, changed_r, errbuf, errsize);
+    if (rc == YB_EAGAIN)
+        rc = 0;
+    if (rc == 0 && *changed_r) {
+        pal_mutex_lock(&store->lock);
+        cfg->generation = ++store->generation;
+        struct yb_config *prev = store->current;
+        store->current = cfg;
+        cfg = NULL;
+        pal_mutex_unlock(&store->lock);
+        yb_config_unref(&prev);
+    }
+    yb_config_unref(&cfg);
+    yb_config_unref(&old);
+    return rc;
+}
+
+const char *yb_confstore_root(const struct yb_confstore *store)
+{
+    return store->root;
+}
+
+void yb_confstore_close(struct yb_confstore **store)
+{
+    if (*store == NULL)
+        return;
+    yb_config_unref(&(*store)->current);
+    pal_mutex_destroy(&(*store)->lock);
+    free(*store);
+    *store = NULL;
+}

@@ -1,0 +1,91 @@
+/*
+ * yb_config.h - the configuration snapshot and the store that reloads it.
+ *
+ * A snapshot (struct yb_config) is immutable and reference-counted: a
+ * session takes a reference when it starts and drops it when done, so a
+ * reload never frees what a session is using. Each tab file is a "part" with
+ * its own reference count, shared by consecutive snapshots while the file is
+ * unchanged, so an edit of server.tab does not re-read mailusers.tab.
+ *
+ * The store notices external edits by comparing each file's size, mtime and
+ * file id (an atomic replace changes the id) on every check. A reload builds
+ * a new snapshot and swaps it in only if every changed file parses; a file
+ * that fails leaves the old snapshot in force, and its error is reported once
+ * (not again until the file changes once more).
+ */
+#ifndef YB_CONFIG_H
+#define YB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "yb_tab.h"
+#include "yb_vars.h"
+
+enum yb_conf_file_id {
+    YB_CF_SERVER,       /* server.tab */
+    YB_CF_DOMAINS,      /* domains.tab */
+    YB_CF_ALIASDOMAIN,  /* aliasdomain.tab */
+    YB_CF_MAILUSERS,    /* mailusers.tab */
+    YB_CF_ALIASES,      /* aliases.tab */
+    YB_CF_SMTPRELAY,    /* smtprelay.tab */
+    YB_CF_CTRLACCOUNTS, /* ctrlaccounts.tab */
+    YB_CF__COUNT
+};
+
+/* Longest message the store writes into an error buffer. */
+#define YB_CONF_ERR_MAX (PAL_PATH_MAX + 256)
+
+struct yb_config;
+struct yb_confstore;
+
+/* "server.tab" etc. */
+const char *yb_conf_file_name(enum yb_conf_file_id id);
+
+/* The server variables of a snapshot. Never NULL. */
+const struct yb_vars *yb_config_vars(const struct yb_config *cfg);
+
+/* The records of one file (an empty table if the file does not exist). Never NULL. */
+const struct yb_tab *yb_config_tab(const struct yb_config *cfg, enum yb_conf_file_id id);
+
+/* True when the file existed when the snapshot was built. */
+bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id);
+
+/* Counts up from 1 with every snapshot the store builds. */
+uint64_t yb_config_generation(const struct yb_config *cfg);
+
+/* Takes another reference. */
+struct yb_config *yb_config_ref(struct yb_config *cfg);
+
+/* Drops a reference and sets *cfg to NULL; the last one frees the snapshot. */
+void yb_config_unref(struct yb_config **cfg);
+
+/*
+ * Loads every tab file under root into the first snapshot. Missing files are
+ * empty; a root that is not a directory, or any file that does not parse, is
+ * an error: *store_r stays NULL and errbuf gets "file:line:column: why".
+ * Warnings (unknown server.tab variables...) go to the log.
+ */
+int yb_confstore_open(const char *root, struct yb_confstore **store_r, char *errbuf,
+                      size_t errsize);
+
+/* The current snapshot, as a new reference the caller must unref. Thread-safe. */
+struct yb_config *yb_confstore_get(struct yb_confstore *store);
+
+/*
+ * Checks every file for changes and reloads what changed. *changed_r tells
+ * whether a new snapshot is now current. Returns 0, or the error of a file
+ * that changed and failed to parse (message in errbuf; the old snapshot
+ * stays). A failure already reported for the same file state returns 0 with
+ * *changed_r false. force re-reads every file even if none looks changed.
+ */
+int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, char *errbuf,
+                       size_t errsize);
+
+/* The data root the store was opened on. */
+const char *yb_confstore_root(const struct yb_confstore *store);
+
+/* Frees the store and its current snapshot reference; sets *store to NULL. */
+void yb_confstore_close(struct yb_confstore **store);
+
+#endif

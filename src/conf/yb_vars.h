@@ -1,0 +1,137 @@
+/*
+ * yb_vars.h - server.tab: the typed table of server variables.
+ *
+ * server.tab holds "Name"<TAB>"Value" records (XMail's format). Each name
+ * yubin knows has a type, a default and a validator; loading produces an
+ * immutable struct yb_vars. Unknown names are reported as warnings (XMail
+ * installations carry many we do not use) and ignored; a value that does
+ * not validate is an error with file:line:column, and nothing is loaded.
+ *
+ * Types and their text forms:
+ *   string    any UTF-8 text
+ *   int       decimal integer within the variable's range
+ *   bool      1/0, yes/no, true/false, on/off
+ *   size      integer bytes with optional K, M, G suffix (powers of 1024)
+ *   duration  integer seconds with optional s, m, h, d suffix
+ *   listen    addresses "addr:port" separated by commas or spaces
+ *             ("[::1]:25"; empty = the service is off)
+ *   loglevel  error, warn, info, debug
+ */
+#ifndef YB_VARS_H
+#define YB_VARS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "pal_socket.h"
+#include "yb_tab.h"
+
+/* Most addresses one listen variable may name. */
+#define YB_LIMIT_LISTEN_ADDRS 16
+
+enum yb_var_type {
+    YB_VT_STRING,
+    YB_VT_INT,
+    YB_VT_BOOL,
+    YB_VT_SIZE,
+    YB_VT_DURATION,
+    YB_VT_LISTEN,
+    YB_VT_LOGLEVEL
+};
+
+/*
+ * X(name, type, default, min, max, description). min/max bound int, size and
+ * duration values (seconds / bytes).
+ */
+#define YB_SERVER_VARS(X)                                                                     \
+    X(RootDomain, YB_VT_STRING, "", 0, 0,                                                     \
+      "primary mail domain of this server; empty = the host name")                            \
+    X(SmtpServerDomain, YB_VT_STRING, "", 0, 0,                                               \
+      "name in SMTP greetings and Received headers; empty = RootDomain")                      \
+    X(LogLevel, YB_VT_LOGLEVEL, "info", 0, 0, "lowest level written to the logs")             \
+    X(ConfigCheckInterval, YB_VT_DURATION, "5s", 1, 3600,                                     \
+      "how often the tab files are checked for external edits")                               \
+    X(RunAsUser, YB_VT_STRING, "", 0, 0,                                                      \
+      "POSIX: user to switch to after binding the listeners; empty = stay")                   \
+    X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                    \
+    X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)") \
+    X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")         \
+    X(Pop3Listen, YB_VT_LISTEN, "0.0.0.0:110", 0, 0, "POP3 listeners (STLS)")                 \
+    X(Pop3sListen, YB_VT_LISTEN, "0.0.0.0:995", 0, 0, "POP3 over implicit TLS")               \
+    X(ImapListen, YB_VT_LISTEN, "0.0.0.0:143", 0, 0, "IMAP listeners (STARTTLS)")             \
+    X(ImapsListen, YB_VT_LISTEN, "0.0.0.0:993", 0, 0, "IMAP over implicit TLS")               \
+    X(CtrlListen, YB_VT_LISTEN, "127.0.0.1:6017", 0, 0, "CTRL listeners")                     \
+    X(CtrlsListen, YB_VT_LISTEN, "127.0.0.1:6018", 0, 0, "CTRL over implicit TLS")
+
+enum yb_var_id {
+#define YB_VAR_ENUM(name, type, def, min, max, desc) YB_VAR_##name,
+    YB_SERVER_VARS(YB_VAR_ENUM)
+#undef YB_VAR_ENUM
+        YB_VAR__COUNT
+};
+
+struct yb_listen_list {
+    unsigned n;
+    struct pal_addr addr[YB_LIMIT_LISTEN_ADDRS];
+};
+
+struct yb_var_value {
+    bool set_in_file;              /* false: the default */
+    unsigned line;                 /* where it was set, for messages */
+    char *text;                    /* the value as written (or the default) */
+    int64_t num;                   /* int, bool (0/1), size (bytes), duration (s), loglevel */
+    struct yb_listen_list *listen; /* listen only */
+};
+
+struct yb_vars {
+    struct yb_var_value v[YB_VAR__COUNT];
+};
+
+struct yb_var_def {
+    const char *name;
+    enum yb_var_type type;
+    const char *def;
+    int64_t min, max;
+    const char *desc;
+};
+
+/* The definition of a variable, or NULL for an id out of range. */
+const struct yb_var_def *yb_var_def(enum yb_var_id id);
+
+/* Looks a name up (case-sensitive, as XMail). Returns 0 or YB_ENOTFOUND. */
+int yb_var_lookup(const char *name, enum yb_var_id *id_r);
+
+/*
+ * Parses value text for variable id into *v (allocating text/listen). On
+ * failure returns YB_EPARSE/YB_ELIMIT/YB_EINVAL and writes why into msg.
+ */
+int yb_var_parse(enum yb_var_id id, const char *text, struct yb_var_value *v, char *msg,
+                 size_t msgsize);
+
+/*
+ * Builds the variables from a parsed server.tab (tab may be NULL: all
+ * defaults). Warnings (unknown names, duplicates) are passed to warn with
+ * their position. On error nothing is returned and *err_r says where.
+ */
+int yb_vars_load(const struct yb_tab *tab, struct yb_vars **vars_r, struct yb_tab_error *err_r,
+                 void (*warn)(void *arg, unsigned line, unsigned column, const char *msg),
+                 void *warn_arg);
+
+void yb_vars_free(struct yb_vars **vars);
+
+static inline int64_t yb_vars_num(const struct yb_vars *vars, enum yb_var_id id)
+{
+    return vars->v[id].num;
+}
+
+static inline const char *yb_vars_str(const struct yb_vars *vars, enum yb_var_id id)
+{
+    return vars->v[id].text;
+}
+
+static inline const struct yb_listen_list *yb_vars_listen(const struct yb_vars *vars,
+                                                          enum yb_var_id id)
+{
+    return vars->v[id].listen;
+}
+
+#endif
