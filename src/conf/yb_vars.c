@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const struct yb_var_def var_defs[YB_VAR__COUNT] = {
-#define YB_VAR_DEF(name, type, def, min, max, desc) {#name, type, def, min, max, desc},
+#define YB_VAR_DEF(name, type, def, min, max, desc) { #name, type, def, min, max, desc },
     YB_SERVER_VARS(YB_VAR_DEF)
 #undef YB_VAR_DEF
 };
@@ -79,8 +79,8 @@ static int parse_scaled(const char *text, const char *units, const int64_t *mult
 
 static int parse_bool(const char *t, int64_t *v_r)
 {
-    static const char *const yes[] = {"1", "yes", "true", "on"};
-    static const char *const no[] = {"0", "no", "false", "off"};
+    static const char *const yes[] = { "1", "yes", "true", "on" };
+    static const char *const no[] = { "0", "no", "false", "off" };
     for (size_t i = 0; i < 4; i++) {
         if (yb_slice_eq_cstr_nocase(yb_slice_cstr(t), yes[i])) {
             *v_r = 1;
@@ -136,9 +136,14 @@ static int parse_listen(const char *text, struct yb_listen_list **list_r, char *
 int yb_var_parse(enum yb_var_id id, const char *text, struct yb_var_value *v, char *msg,
                  size_t msgsize)
 {
-    static const int64_t size_mult[] = {1024, 1024 * 1024, 1024LL * 1024 * 1024};
-    static const int64_t dur_mult[] = {1, 60, 3600, 86400};
-    const struct yb_var_def *d = yb_var_def(id);
+    return yb_var_parse_def(yb_var_def(id), text, v, msg, msgsize);
+}
+
+int yb_var_parse_def(const struct yb_var_def *d, const char *text, struct yb_var_value *v,
+                     char *msg, size_t msgsize)
+{
+    static const int64_t size_mult[] = { 1024, 1024 * 1024, 1024LL * 1024 * 1024 };
+    static const int64_t dur_mult[] = { 1, 60, 3600, 86400 };
     int rc = 0;
     memset(v, 0, sizeof(*v));
     if (d == NULL)
@@ -194,7 +199,7 @@ int yb_var_parse(enum yb_var_id id, const char *text, struct yb_var_value *v, ch
     return 0;
 }
 
-static void value_free(struct yb_var_value *v)
+void yb_var_value_free(struct yb_var_value *v)
 {
     free(v->text);
     free(v->listen);
@@ -206,7 +211,7 @@ void yb_vars_free(struct yb_vars **vars)
     if (*vars == NULL)
         return;
     for (unsigned i = 0; i < YB_VAR__COUNT; i++)
-        value_free(&(*vars)->v[i]);
+        yb_var_value_free(&(*vars)->v[i]);
     free(*vars);
     *vars = NULL;
 }
@@ -245,7 +250,7 @@ int yb_vars_load(const struct yb_tab *tab, struct yb_vars **vars_r, struct yb_ta
                          v->line);
                 warn(warn_arg, rec->line, rec->column[0], msg);
             }
-            value_free(v);
+            yb_var_value_free(v);
         }
         rc = yb_var_parse(id, rec->field[1], v, msg, sizeof(msg));
         if (rc != 0) {

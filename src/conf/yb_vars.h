@@ -107,6 +107,13 @@ int yb_var_lookup(const char *name, enum yb_var_id *id_r);
 int yb_var_parse(enum yb_var_id id, const char *text, struct yb_var_value *v, char *msg,
                  size_t msgsize);
 
+/* The same for any definition (tests use it to reach every type). */
+int yb_var_parse_def(const struct yb_var_def *d, const char *text, struct yb_var_value *v,
+                     char *msg, size_t msgsize);
+
+/* Frees what yb_var_parse allocated in *v. */
+void yb_var_value_free(struct yb_var_value *v);
+
 /*
  * Builds the variables from a parsed server.tab (tab may be NULL: all
  * defaults). Warnings (unknown names, duplicates) are passed to warn with

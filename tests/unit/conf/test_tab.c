@@ -341,16 +341,16 @@ static void test_load_file(void **state)
 static void test_writer_round_trip(void **state)
 {
     (void)state;
-    const char *vals[] = {"",
-                          "plain",
-                          "with \"quotes\"",
-                          "back\\slash",
-                          "C:\\MailRoot",
-                          "日本語 café",
-                          "#not a comment",
-                          "  spaces  ",
-                          "\\\"",
-                          "\\"};
+    const char *vals[] = { "",
+                           "plain",
+                           "with \"quotes\"",
+                           "back\\slash",
+                           "C:\\MailRoot",
+                           "日本語 café",
+                           "#not a comment",
+                           "  spaces  ",
+                           "\\\"",
+                           "\\" };
     struct yb_slice f[YB_ARRAY_LEN(vals)];
     for (size_t i = 0; i < YB_ARRAY_LEN(vals); i++)
         f[i] = yb_slice_cstr(vals[i]);
@@ -369,7 +369,7 @@ static void test_writer_round_trip(void **state)
     yb_tab_free(&t);
 
     size_t before = out.len;
-    struct yb_slice bad[2] = {YB_SLICE_LIT("ok"), YB_SLICE_LIT("tab\there")};
+    struct yb_slice bad[2] = { YB_SLICE_LIT("ok"), YB_SLICE_LIT("tab\there") };
     assert_int_equal(yb_tab_format_record(&out, bad, 2), YB_EINVAL);
     bad[1] = yb_slice_make("nul\0", 4);
     assert_int_equal(yb_tab_format_record(&out, bad, 2), YB_EINVAL);
