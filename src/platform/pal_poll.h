@@ -19,7 +19,9 @@ enum {
     PAL_POLL_IN = 1u << 0,  /* readable (or a connection to accept) */
     PAL_POLL_OUT = 1u << 1, /* writable (or a non-blocking connect finished) */
     PAL_POLL_ERR = 1u << 2, /* error condition; reported even if not asked */
-    PAL_POLL_HUP = 1u << 3  /* peer hung up; reported even if not asked */
+    PAL_POLL_HUP = 1u << 3  /* peer hung up; reported even if not asked; a HUP
+                               comes with IN when IN was asked, so a reader
+                               always reads the end of stream */
 };
 
 struct pal_poll_event {

@@ -51,7 +51,7 @@ int pal_addr_parse(const char *text, struct pal_addr *addr_r);
 int pal_addr_from_ip(const char *ip, uint16_t port, struct pal_addr *addr_r);
 
 /*
- * Writes "ip:port" (IPv6 as "[ip]:port") into buf (PAL_ADDR_TEXT_MAX bytes is
+ * Writes "ip:port" (IPv6 as "[ip]:port"; without the port, IPv6 has no brackets) into buf (PAL_ADDR_TEXT_MAX bytes is
  * always enough). with_port false writes only the IP. Returns YB_ERANGE if
  * buf is too small, YB_EAFNOSUPPORT for an unknown family.
  */
@@ -121,8 +121,9 @@ int pal_tcp_connect_wait(const struct pal_addr *addr, int timeout_ms, pal_sock *
 int pal_sock_send(pal_sock sock, const void *buf, size_t len, size_t *sent_r);
 
 /*
- * Receives up to len bytes; *got_r gets the count (> 0 on success). Returns
- * YB_ECLOSED at orderly end of stream, YB_EAGAIN when nothing is available.
+ * Receives up to len bytes (len > 0, else YB_EINVAL); *got_r gets the count
+ * (> 0 on success). Returns YB_ECLOSED at orderly end of stream, YB_EAGAIN
+ * when nothing is available.
  */
 int pal_sock_recv(pal_sock sock, void *buf, size_t len, size_t *got_r);
 

@@ -90,6 +90,8 @@ typedef struct pal_tss {
     uintptr_t key;
 } pal_tss;
 int pal_tss_create(pal_tss *tss_r, void (*destructor)(void *value));
+/* Deletes the key. Only when no thread holds a value: whether the destructor
+ * runs for the caller's value differs between platforms. */
 void pal_tss_delete(pal_tss tss);
 void *pal_tss_get(pal_tss tss);
 int pal_tss_set(pal_tss tss, void *value);

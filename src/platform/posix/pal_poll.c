@@ -110,8 +110,8 @@ static int pp_wait(struct pal_poller *p, struct pal_poll_event *ev, size_t max, 
             e |= PAL_POLL_OUT;
         if (r & (POLLERR | POLLNVAL))
             e |= PAL_POLL_ERR;
-        if (r & POLLHUP)
-            e |= PAL_POLL_HUP;
+        if (r & POLLHUP) /* the end of stream is there to read */
+            e |= PAL_POLL_HUP | (set->events[i] & PAL_POLL_IN);
         ev[out].udata = set->udata[i];
         ev[out].events = e;
         out++;

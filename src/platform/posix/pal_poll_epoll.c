@@ -142,6 +142,8 @@ static int ep_wait(struct pal_poller *p, struct pal_poll_event *ev, size_t max, 
             e |= PAL_POLL_ERR;
         if (r & (EPOLLHUP | EPOLLRDHUP))
             e |= PAL_POLL_HUP;
+        if (r & EPOLLRDHUP) /* only registered with IN: the end of stream is there to read */
+            e |= PAL_POLL_IN;
         ev[out].udata = impl->evbuf[i].data.ptr;
         ev[out].events = e;
         out++;

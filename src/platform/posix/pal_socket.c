@@ -415,6 +415,8 @@ int pal_sock_send(pal_sock sock, const void *buf, size_t len, size_t *sent_r)
 int pal_sock_recv(pal_sock sock, void *buf, size_t len, size_t *got_r)
 {
     *got_r = 0;
+    if (len == 0)
+        return YB_EINVAL;
     for (;;) {
         ssize_t n = recv(FD(sock), buf, len, 0);
         if (n > 0) {
@@ -422,7 +424,7 @@ int pal_sock_recv(pal_sock sock, void *buf, size_t len, size_t *got_r)
             return 0;
         }
         if (n == 0)
-            return len == 0 ? 0 : YB_ECLOSED;
+            return YB_ECLOSED;
         if (errno != EINTR)
             return pal__err_from_errno(errno);
     }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pal.h"
@@ -84,8 +85,8 @@ static void test_parse_types(void **state)
         char msg[YB_TAB_ERRMSG_MAX] = "";
         int rc = yb_var_parse_def(&d, c->text, &v, msg, sizeof(msg));
         if (rc != c->rc) {
-            print_error("case %zu '%s': rc %s, expected %s (%s)\n", i, c->text, yb_errname(rc),
-                        yb_errname(c->rc), msg);
+            print_error("case %u '%s': rc %s, expected %s (%s)\n", (unsigned)i, c->text,
+                        yb_errname(rc), yb_errname(c->rc), msg);
             fail();
         }
         if (rc != 0) {
@@ -235,6 +236,27 @@ static void test_load_errors_have_positions(void **state)
     assert_null(vars);
 }
 
+
+/* tabs/server.tab documents every variable with its real default. */
+static void test_shipped_server_tab_lists_every_default(void **state)
+{
+    (void)state;
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(pal_file_read_all(YB_SOURCE_DIR "/tabs/server.tab", 1 << 20, &data, &len), 0);
+    for (unsigned i = 0; i < YB_VAR__COUNT; i++) {
+        const struct yb_var_def *d = yb_var_def((enum yb_var_id)i);
+        char line[256];
+        snprintf(line, sizeof(line), "\n#\"%s\"\t\"%s\"\n", d->name, d->def);
+        if (strstr(data, line) == NULL) {
+            print_error("tabs/server.tab lacks the line #\"%s\"<TAB>\"%s\"\n", d->name, d->def);
+            free(data);
+            fail();
+        }
+    }
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_every_default_parses),
         cmocka_unit_test(test_load_values_and_warnings),
         cmocka_unit_test(test_load_errors_have_positions),
+        cmocka_unit_test(test_shipped_server_tab_lists_every_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

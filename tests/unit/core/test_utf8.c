@@ -55,7 +55,7 @@ static void test_table(void **state)
         size_t bad = 99;
         bool v = yb_utf8_valid(cases[i].s, cases[i].len, &bad);
         if (v != cases[i].valid || (!v && bad != cases[i].bad)) {
-            print_error("case %zu: valid=%d bad=%zu\n", i, v, bad);
+            print_error("case %u: valid=%d bad=%u\n", (unsigned)i, v, (unsigned)bad);
             fail();
         }
     }

@@ -1,0 +1,90 @@
+"""Shared helpers for yubin's integration tests: a temporary data root and a
+real yubind process started on it, with bounded waits."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+YUBIND = os.environ.get("YUBIND", "yubind")
+
+
+def make_root(files=None):
+    """A fresh data root under $YB_TEST_TMP with the given {name: text} files."""
+    base = os.environ.get("YB_TEST_TMP") or None
+    if base:
+        os.makedirs(base, exist_ok=True)
+    root = tempfile.mkdtemp(prefix="yubin-root-", dir=base)
+    for name, text in (files or {}).items():
+        write_atomic(root, name, text)
+    return root
+
+
+def write_atomic(root, name, text):
+    """Replaces ROOT/name the way an editor with safe writes does."""
+    path = os.path.join(root, name)
+    tmp = path + ".tmp-test"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def run(args, timeout=30):
+    """Runs yubind to completion; returns (exit code, stdout, stderr)."""
+    p = subprocess.run([YUBIND] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Server:
+    """A running yubind; stderr is collected to a file for wait_log()."""
+
+    def __init__(self, root, extra_args=()):
+        self.root = root
+        self.errpath = os.path.join(root, "stderr.txt")
+        self.errfile = open(self.errpath, "w")
+        self.proc = subprocess.Popen([YUBIND, "-r", root, *extra_args],
+                                     stdout=subprocess.DEVNULL, stderr=self.errfile)
+
+    def stderr(self):
+        with open(self.errpath, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def log(self, service):
+        path = os.path.join(self.root, "logs", service + ".log")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait_for(self, predicate, timeout=15.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"yubind exited ({self.proc.returncode}) while waiting "
+                                     f"for {what}; stderr:\n{self.stderr()}")
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; stderr:\n{self.stderr()}")
+
+    def count_in_log(self, service, text):
+        return self.log(service).count(text)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("yubind did not stop on SIGTERM")
+        self.errfile.close()
+        return self.proc.returncode
