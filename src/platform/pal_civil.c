@@ -58,9 +58,9 @@ int64_t pal_time_from_civil(const struct pal_civil *c)
 
 int pal_time_rfc5322(int64_t t, int offset_min, char *buf, size_t size)
 {
-    static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char wdays[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     if (offset_min < -(99 * 60 + 59) || offset_min > 99 * 60 + 59)
         return YB_EINVAL;
     struct pal_civil c;

@@ -20,7 +20,7 @@ typedef struct pal_sock {
     intptr_t h; /* OS handle; opaque outside src/platform */
 } pal_sock;
 
-#define PAL_SOCK_INVALID ((pal_sock){-1})
+#define PAL_SOCK_INVALID ((pal_sock){ -1 })
 
 /* True when s holds a socket (not PAL_SOCK_INVALID). */
 bool pal_sock_valid(pal_sock s);
@@ -51,9 +51,9 @@ int pal_addr_parse(const char *text, struct pal_addr *addr_r);
 int pal_addr_from_ip(const char *ip, uint16_t port, struct pal_addr *addr_r);
 
 /*
- * Writes "ip:port" (IPv6 as "[ip]:port"; without the port, IPv6 has no brackets) into buf (PAL_ADDR_TEXT_MAX bytes is
- * always enough). with_port false writes only the IP. Returns YB_ERANGE if
- * buf is too small, YB_EAFNOSUPPORT for an unknown family.
+ * Writes "ip:port" (IPv6 as "[ip]:port"; without the port, IPv6 has no brackets) into buf
+ * (PAL_ADDR_TEXT_MAX bytes is always enough). with_port false writes only the IP. Returns YB_ERANGE
+ * if buf is too small, YB_EAFNOSUPPORT for an unknown family.
  */
 int pal_addr_format(const struct pal_addr *addr, bool with_port, char *buf, size_t size);
 

@@ -18,10 +18,10 @@ struct alias {
 
 /* Names mail carries that some iconv builds spell differently. */
 static const struct alias aliases[] = {
-    {"utf8", "UTF-8"},      {"latin1", "ISO-8859-1"}, {"latin-1", "ISO-8859-1"},
-    {"sjis", "SHIFT_JIS"},  {"x-sjis", "SHIFT_JIS"},  {"shift-jis", "SHIFT_JIS"},
-    {"ascii", "US-ASCII"},  {"x-euc-jp", "EUC-JP"},   {"ks_c_5601-1987", "CP949"},
-    {"utf-16", "UTF-16BE"}, /* RFC 2781: big endian without a BOM; iconv's UTF-16 decodes a BOM */
+    { "utf8", "UTF-8" },      { "latin1", "ISO-8859-1" }, { "latin-1", "ISO-8859-1" },
+    { "sjis", "SHIFT_JIS" },  { "x-sjis", "SHIFT_JIS" },  { "shift-jis", "SHIFT_JIS" },
+    { "ascii", "US-ASCII" },  { "x-euc-jp", "EUC-JP" },   { "ks_c_5601-1987", "CP949" },
+    { "utf-16", "UTF-16BE" }, /* RFC 2781: big endian without a BOM; iconv's UTF-16 decodes a BOM */
 };
 
 static const char *canonical(const char *name, int for_decode)

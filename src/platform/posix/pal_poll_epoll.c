@@ -49,7 +49,7 @@ static int ep_create(struct pal_poller *p)
     rc = pal_sock_pair(impl->wake);
     if (rc != 0)
         goto fail;
-    struct epoll_event e = {.events = EPOLLIN, .data.ptr = &wake_marker};
+    struct epoll_event e = { .events = EPOLLIN, .data.ptr = &wake_marker };
     if (epoll_ctl(impl->epfd, EPOLL_CTL_ADD, (int)impl->wake[0].h, &e) != 0) {
         rc = pal__err_from_errno(errno);
         goto fail;
@@ -81,7 +81,7 @@ static int ep_add(struct pal_poller *p, pal_sock s, unsigned events, void *udata
     int rc = pal__pollset_add(&impl->set, s.h, events, udata);
     if (rc != 0)
         return rc;
-    struct epoll_event e = {.events = to_epoll(events), .data.ptr = udata};
+    struct epoll_event e = { .events = to_epoll(events), .data.ptr = udata };
     if (epoll_ctl(impl->epfd, EPOLL_CTL_ADD, (int)s.h, &e) != 0) {
         rc = pal__err_from_errno(errno);
         pal__pollset_del(&impl->set, s.h);
@@ -95,7 +95,7 @@ static int ep_mod(struct pal_poller *p, pal_sock s, unsigned events, void *udata
     struct epoll_impl *impl = p->impl;
     if (pal__pollset_find(&impl->set, s.h) < 0)
         return YB_ENOENT;
-    struct epoll_event e = {.events = to_epoll(events), .data.ptr = udata};
+    struct epoll_event e = { .events = to_epoll(events), .data.ptr = udata };
     if (epoll_ctl(impl->epfd, EPOLL_CTL_MOD, (int)s.h, &e) != 0)
         return pal__err_from_errno(errno);
     return pal__pollset_mod(&impl->set, s.h, events, udata);
@@ -107,7 +107,7 @@ static int ep_del(struct pal_poller *p, pal_sock s)
     int rc = pal__pollset_del(&impl->set, s.h);
     if (rc != 0)
         return rc;
-    struct epoll_event e = {0};
+    struct epoll_event e = { 0 };
     if (epoll_ctl(impl->epfd, EPOLL_CTL_DEL, (int)s.h, &e) != 0 && errno != EBADF)
         return pal__err_from_errno(errno);
     return 0;

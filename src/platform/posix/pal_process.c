@@ -19,7 +19,7 @@
 #define EV_BYTE_RELOAD   'R'
 #define EV_BYTE_QUIT     'Q'
 
-static int ev_pipe[2] = {-1, -1};
+static int ev_pipe[2] = { -1, -1 };
 static struct pal_thread *ev_thread;
 static void (*ev_notify)(void *, unsigned);
 static void *ev_arg;

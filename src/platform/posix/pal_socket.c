@@ -217,7 +217,7 @@ bool pal_addr_is_loopback(const struct pal_addr *addr)
         return false;
     if (n == 4)
         return b[0] == 127;
-    static const unsigned char one[16] = {[15] = 1};
+    static const unsigned char one[16] = { [15] = 1 };
     return memcmp(b, one, 16) == 0;
 }
 
@@ -373,7 +373,7 @@ int pal_sock_connect_result(pal_sock sock)
 
 int pal_sock_wait(pal_sock sock, bool want_write, int timeout_ms)
 {
-    struct pollfd pfd = {.fd = FD(sock), .events = want_write ? POLLOUT : POLLIN};
+    struct pollfd pfd = { .fd = FD(sock), .events = want_write ? POLLOUT : POLLIN };
     for (;;) {
         int n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
         if (n > 0)

@@ -57,8 +57,8 @@ bool pal_charset_supported(const char *charset)
     return true;
 }
 
-int pal_charset_convert(const char *to, const char *from, const void *in, size_t inlen,
-                        void *out, size_t outcap, size_t *outlen_r)
+int pal_charset_convert(const char *to, const char *from, const void *in, size_t inlen, void *out,
+                        size_t outcap, size_t *outlen_r)
 {
     iconv_t cd;
     char *ip = (char *)(uintptr_t)in, *op = out;
@@ -79,18 +79,10 @@ int pal_charset_convert(const char *to, const char *from, const void *in, size_t
     if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ||
         iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1) {
         switch (errno) {
-        case EILSEQ:
-            err = YB_EILSEQ;
-            break;
-        case EINVAL:
-            err = YB_EPARSE;
-            break;
-        case E2BIG:
-            err = YB_ERANGE;
-            break;
-        default:
-            err = YB_EIO;
-            break;
+        case EILSEQ: err = YB_EILSEQ; break;
+        case EINVAL: err = YB_EPARSE; break;
+        case E2BIG: err = YB_ERANGE; break;
+        default: err = YB_EIO; break;
         }
     }
     iconv_close(cd);
@@ -101,7 +93,16 @@ int pal_charset_convert(const char *to, const char *from, const void *in, size_t
 
 #else /* the Win32 code-page converter */
 
-enum cs_kind { CS_UTF8, CS_UTF16LE, CS_UTF16BE, CS_UTF16, CS_ASCII, CS_LATIN1, CS_ISO2022JP, CS_CP };
+enum cs_kind {
+    CS_UTF8,
+    CS_UTF16LE,
+    CS_UTF16BE,
+    CS_UTF16,
+    CS_ASCII,
+    CS_LATIN1,
+    CS_ISO2022JP,
+    CS_CP
+};
 
 struct charset {
     enum cs_kind kind;
@@ -516,8 +517,7 @@ static int cp_round_trip(UINT cp, const wchar_t *w, int wn, const char *bytes, i
     return err;
 }
 
-static int enc_cp(UINT cp, const wchar_t *w, size_t wn, unsigned char *o, size_t cap,
-                  size_t *on_r)
+static int enc_cp(UINT cp, const wchar_t *w, size_t wn, unsigned char *o, size_t cap, size_t *on_r)
 {
     bool flagless = cp_flagless(cp);
     DWORD flags = flagless ? 0 : WC_NO_BEST_FIT_CHARS;
@@ -664,7 +664,8 @@ static int enc_iso2022jp(const wchar_t *w, size_t wn, unsigned char *o, size_t c
         }
         if (w[i] >= 0xD800 && w[i] <= 0xDFFF)
             return YB_EILSEQ;
-        if (WideCharToMultiByte(932, WC_NO_BEST_FIT_CHARS, &w[i], 1, (LPSTR)sj, 2, NULL, &used) != 2 ||
+        if (WideCharToMultiByte(932, WC_NO_BEST_FIT_CHARS, &w[i], 1, (LPSTR)sj, 2, NULL, &used) !=
+                2 ||
             used)
             return YB_EILSEQ; /* not in cp932, or a one-byte (half-width) form */
         s1 = sj[0];
@@ -701,8 +702,8 @@ bool pal_charset_supported(const char *charset)
     return resolve(charset, &cs);
 }
 
-int pal_charset_convert(const char *to, const char *from, const void *in, size_t inlen,
-                        void *out, size_t outcap, size_t *outlen_r)
+int pal_charset_convert(const char *to, const char *from, const void *in, size_t inlen, void *out,
+                        size_t outcap, size_t *outlen_r)
 {
     struct charset cf, ct;
     const unsigned char *s = in;
@@ -731,15 +732,9 @@ int pal_charset_convert(const char *to, const char *from, const void *in, size_t
         if (w == NULL)
             return YB_ENOMEM;
         switch (cf.kind) {
-        case CS_UTF8:
-            err = dec_utf8(s, inlen, w, &wn);
-            break;
-        case CS_UTF16LE:
-            err = dec_utf16(s, inlen, false, w, &wn);
-            break;
-        case CS_UTF16BE:
-            err = dec_utf16(s, inlen, true, w, &wn);
-            break;
+        case CS_UTF8: err = dec_utf8(s, inlen, w, &wn); break;
+        case CS_UTF16LE: err = dec_utf16(s, inlen, false, w, &wn); break;
+        case CS_UTF16BE: err = dec_utf16(s, inlen, true, w, &wn); break;
         case CS_UTF16:
             /* RFC 2781: a BOM says the order and is not text; without one, big-endian. */
             if (inlen >= 2 && s[0] == 0xFF && s[1] == 0xFE)
@@ -749,49 +744,27 @@ int pal_charset_convert(const char *to, const char *from, const void *in, size_t
             else
                 err = dec_utf16(s, inlen, true, w, &wn);
             break;
-        case CS_ASCII:
-            err = dec_single(s, inlen, 0x7F, w, &wn);
-            break;
-        case CS_LATIN1:
-            err = dec_single(s, inlen, 0xFF, w, &wn);
-            break;
-        case CS_ISO2022JP:
-            err = dec_iso2022jp(s, inlen, w, &wn);
-            break;
-        default:
-            err = YB_ENOTSUP;
-            break;
+        case CS_ASCII: err = dec_single(s, inlen, 0x7F, w, &wn); break;
+        case CS_LATIN1: err = dec_single(s, inlen, 0xFF, w, &wn); break;
+        case CS_ISO2022JP: err = dec_iso2022jp(s, inlen, w, &wn); break;
+        default: err = YB_ENOTSUP; break;
         }
         if (err < 0)
             goto done;
     }
 
     switch (ct.kind) {
-    case CS_UTF8:
-        err = enc_utf8(w, wn, out, outcap, outlen_r);
-        break;
-    case CS_UTF16LE:
-        err = enc_utf16(w, wn, false, false, out, outcap, outlen_r);
-        break;
-    case CS_UTF16BE:
-        err = enc_utf16(w, wn, true, false, out, outcap, outlen_r);
-        break;
+    case CS_UTF8: err = enc_utf8(w, wn, out, outcap, outlen_r); break;
+    case CS_UTF16LE: err = enc_utf16(w, wn, false, false, out, outcap, outlen_r); break;
+    case CS_UTF16BE: err = enc_utf16(w, wn, true, false, out, outcap, outlen_r); break;
     case CS_UTF16:
         /* Written with a BOM, big-endian, so any reader knows the order. */
         err = enc_utf16(w, wn, true, true, out, outcap, outlen_r);
         break;
-    case CS_ASCII:
-        err = enc_single(w, wn, 0x7F, out, outcap, outlen_r);
-        break;
-    case CS_LATIN1:
-        err = enc_single(w, wn, 0xFF, out, outcap, outlen_r);
-        break;
-    case CS_ISO2022JP:
-        err = enc_iso2022jp(w, wn, out, outcap, outlen_r);
-        break;
-    case CS_CP:
-        err = enc_cp(ct.cp, w, wn, out, outcap, outlen_r);
-        break;
+    case CS_ASCII: err = enc_single(w, wn, 0x7F, out, outcap, outlen_r); break;
+    case CS_LATIN1: err = enc_single(w, wn, 0xFF, out, outcap, outlen_r); break;
+    case CS_ISO2022JP: err = enc_iso2022jp(w, wn, out, outcap, outlen_r); break;
+    case CS_CP: err = enc_cp(ct.cp, w, wn, out, outcap, outlen_r); break;
     }
 done:
     if (err < 0)

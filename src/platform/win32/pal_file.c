@@ -43,8 +43,8 @@
 #define LOCK_OFFSET_HIGH 0x7FFFFFF0u
 
 /* From newer SDKs: POSIX-style delete (the name goes away at once). */
-#define YB_FILE_DISPOSITION_INFO_EX_CLASS 21
-#define YB_FILE_DISPOSITION_FLAG_DELETE 0x1u
+#define YB_FILE_DISPOSITION_INFO_EX_CLASS        21
+#define YB_FILE_DISPOSITION_FLAG_DELETE          0x1u
 #define YB_FILE_DISPOSITION_FLAG_POSIX_SEMANTICS 0x2u
 #define YB_FILE_DISPOSITION_FLAG_IGNORE_READONLY 0x10u
 
@@ -56,8 +56,8 @@ struct pal_file {
 };
 
 struct pal_dir {
-    HANDLE h;            /* INVALID_HANDLE_VALUE for an empty directory */
-    bool have;           /* fd holds an entry not yet returned */
+    HANDLE h;  /* INVALID_HANDLE_VALUE for an empty directory */
+    bool have; /* fd holds an entry not yet returned */
     WIN32_FIND_DATAW fd;
     char name[MAX_PATH * 3 + 1]; /* cFileName in UTF-8: <= 3 bytes per unit */
 };
@@ -247,8 +247,8 @@ static int w_open(const char *path, unsigned flags, unsigned mode, struct pal_fi
     if (err < 0)
         goto fail;
     /* NULL security attributes: the handle is not inherited by children. */
-    h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                    disp, FILE_ATTRIBUTE_NORMAL, NULL);
+    h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, disp,
+                    FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         DWORD code = GetLastError(), attrs;
         err = pal__err_from_win32(code);
@@ -458,9 +458,8 @@ static int w_stat(const char *path, struct pal_stat *st_r)
      * opened without sharing can be inspected; backup semantics so that
      * directories open too.
      */
-    h = CreateFileW(w, FILE_READ_ATTRIBUTES,
-                    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                    FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    h = CreateFileW(w, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     if (h != INVALID_HANDLE_VALUE) {
         if (GetFileInformationByHandle(h, &bi))
             info_to_stat(&bi, st_r);

@@ -28,7 +28,7 @@ struct wsapoll_impl {
     struct pal__pollset set;
     WSAPOLLFD *fds; /* scratch: [0] the wake socket, then the set in order */
     size_t fds_cap;
-    size_t rotor;   /* where the next wait starts reporting, for fairness */
+    size_t rotor; /* where the next wait starts reporting, for fairness */
     pal_sock wake[2];
     /*
      * 1 while a wake byte is in flight: further wakes need not send, so the

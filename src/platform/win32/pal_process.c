@@ -25,8 +25,8 @@
 
 static SRWLOCK ev_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE ev_cond = CONDITION_VARIABLE_INIT;
-static bool ev_active;   /* between a successful start and the end of stop */
-static bool ev_quit;     /* stop asked the event thread to leave */
+static bool ev_active; /* between a successful start and the end of stop */
+static bool ev_quit;   /* stop asked the event thread to leave */
 static unsigned ev_queue[QUEUE_MAX];
 static size_t ev_queued;
 static void (*ev_notify)(void *arg, unsigned event);
@@ -89,15 +89,10 @@ static BOOL WINAPI console_handler(DWORD type)
 
     switch (type) {
     case CTRL_C_EVENT:
-    case CTRL_BREAK_EVENT:
-        wait_exit = false;
-        break;
+    case CTRL_BREAK_EVENT: wait_exit = false; break;
     case CTRL_CLOSE_EVENT:
-    case CTRL_SHUTDOWN_EVENT:
-        wait_exit = true;
-        break;
-    default:
-        return FALSE;
+    case CTRL_SHUTDOWN_EVENT: wait_exit = true; break;
+    default: return FALSE;
     }
     AcquireSRWLockExclusive(&ev_lock);
     if (!ev_active) {
@@ -219,8 +214,7 @@ uint64_t pal_proc_id(void)
 int pal_hostname(char *buf, size_t size)
 {
     static const COMPUTER_NAME_FORMAT formats[] = { ComputerNameDnsFullyQualified,
-                                                    ComputerNameDnsHostname,
-                                                    ComputerNameNetBIOS };
+                                                    ComputerNameDnsHostname, ComputerNameNetBIOS };
     wchar_t name[256];
     size_t i;
     int err = YB_ENOTFOUND;

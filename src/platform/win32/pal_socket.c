@@ -80,8 +80,9 @@ static const struct sockaddr_in6 *csin6(const struct pal_addr *a)
 
 static int addr_af(const struct pal_addr *a)
 {
-    return a->len >= sizeof(ADDRESS_FAMILY) ? ((const struct sockaddr *)(const void *)a->storage)->sa_family
-                                            : AF_UNSPEC;
+    return a->len >= sizeof(ADDRESS_FAMILY)
+               ? ((const struct sockaddr *)(const void *)a->storage)->sa_family
+               : AF_UNSPEC;
 }
 
 /* Parses decimal digits [p, end) as a port. */
@@ -215,8 +216,7 @@ int pal_addr_format(const struct pal_addr *addr, bool with_port, char *buf, size
                                  (unsigned)ntohs(csin6(addr)->sin6_port))
                       : snprintf(buf, size, "%s%s", ip, zone);
         break;
-    default:
-        return YB_EAFNOSUPPORT;
+    default: return YB_EAFNOSUPPORT;
     }
     if (n < 0 || (size_t)n >= size)
         return YB_ERANGE;
@@ -226,38 +226,27 @@ int pal_addr_format(const struct pal_addr *addr, bool with_port, char *buf, size
 uint16_t pal_addr_port(const struct pal_addr *addr)
 {
     switch (addr_af(addr)) {
-    case AF_INET:
-        return ntohs(csin4(addr)->sin_port);
-    case AF_INET6:
-        return ntohs(csin6(addr)->sin6_port);
-    default:
-        return 0;
+    case AF_INET: return ntohs(csin4(addr)->sin_port);
+    case AF_INET6: return ntohs(csin6(addr)->sin6_port);
+    default: return 0;
     }
 }
 
 void pal_addr_set_port(struct pal_addr *addr, uint16_t port)
 {
     switch (addr_af(addr)) {
-    case AF_INET:
-        sin4(addr)->sin_port = htons(port);
-        break;
-    case AF_INET6:
-        sin6(addr)->sin6_port = htons(port);
-        break;
-    default:
-        break;
+    case AF_INET: sin4(addr)->sin_port = htons(port); break;
+    case AF_INET6: sin6(addr)->sin6_port = htons(port); break;
+    default: break;
     }
 }
 
 enum pal_af pal_addr_family(const struct pal_addr *addr)
 {
     switch (addr_af(addr)) {
-    case AF_INET:
-        return PAL_AF_INET;
-    case AF_INET6:
-        return PAL_AF_INET6;
-    default:
-        return PAL_AF_UNSPEC;
+    case AF_INET: return PAL_AF_INET;
+    case AF_INET6: return PAL_AF_INET6;
+    default: return PAL_AF_UNSPEC;
     }
 }
 
@@ -286,8 +275,7 @@ int pal_addr_bytes(const struct pal_addr *addr, unsigned char bytes_r[16], size_
             *len_r = 16;
         }
         return 0;
-    default:
-        return YB_EAFNOSUPPORT;
+    default: return YB_EAFNOSUPPORT;
     }
 }
 
@@ -613,17 +601,10 @@ int pal_sock_shutdown(pal_sock sock, enum pal_shut how)
     int h;
 
     switch (how) {
-    case PAL_SHUT_RD:
-        h = SD_RECEIVE;
-        break;
-    case PAL_SHUT_WR:
-        h = SD_SEND;
-        break;
-    case PAL_SHUT_RDWR:
-        h = SD_BOTH;
-        break;
-    default:
-        return YB_EINVAL;
+    case PAL_SHUT_RD: h = SD_RECEIVE; break;
+    case PAL_SHUT_WR: h = SD_SEND; break;
+    case PAL_SHUT_RDWR: h = SD_BOTH; break;
+    default: return YB_EINVAL;
     }
     if (shutdown(SOCK(sock), h) != 0)
         return pal__err_last_wsa();

@@ -23,10 +23,10 @@ _Static_assert(_Alignof(CONDITION_VARIABLE) <= 16, "CONDITION_VARIABLE alignment
 _Static_assert(sizeof(INIT_ONCE) <= sizeof(((pal_once *)0)->opaque), "INIT_ONCE fits pal_once");
 _Static_assert(_Alignof(INIT_ONCE) <= 8, "INIT_ONCE alignment");
 
-#define MUTEX(m) ((SRWLOCK *)(void *)(m)->opaque)
+#define MUTEX(m)  ((SRWLOCK *)(void *)(m)->opaque)
 #define RWLOCK(l) ((SRWLOCK *)(void *)(l)->opaque)
-#define COND(c) ((CONDITION_VARIABLE *)(void *)(c)->opaque)
-#define ONCE(o) ((INIT_ONCE *)(void *)(o)->opaque)
+#define COND(c)   ((CONDITION_VARIABLE *)(void *)(c)->opaque)
+#define ONCE(o)   ((INIT_ONCE *)(void *)(o)->opaque)
 
 /* ---- threads ---- */
 

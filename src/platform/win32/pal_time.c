@@ -9,7 +9,7 @@
 
 /* 100 ns ticks from 1601-01-01 (FILETIME's epoch) to 1970-01-01. */
 #define FILETIME_UNIX_EPOCH 116444736000000000LL
-#define TICKS_PER_SEC 10000000LL
+#define TICKS_PER_SEC       10000000LL
 
 static LARGE_INTEGER qpc_freq;
 static INIT_ONCE qpc_once = INIT_ONCE_STATIC_INIT;

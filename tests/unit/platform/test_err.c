@@ -95,8 +95,8 @@ static void test_strerror_every_code(void **state)
         for (size_t j = 0; j < i; j++) {
             const char *other = yb_strerror(k_codes[j].code);
             if (strcmp(msg, other) == 0)
-                fail_msg("%s and %s share the description \"%s\"", k_codes[i].name,
-                         k_codes[j].name, msg);
+                fail_msg("%s and %s share the description \"%s\"", k_codes[i].name, k_codes[j].name,
+                         msg);
         }
     }
 }
@@ -112,8 +112,8 @@ static void test_specific_descriptions(void **state)
 static void test_unknown_codes_never_null(void **state)
 {
     (void)state;
-    static const int unknown[] = { YB_E_LAST, YB_E_LAST - 1, -1000, 1, 2, 42, 12345,
-                                   INT_MIN, INT_MAX, INT_MIN + 1 };
+    static const int unknown[] = { YB_E_LAST, YB_E_LAST - 1, -1000,   1,       2,
+                                   42,        12345,         INT_MIN, INT_MAX, INT_MIN + 1 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *msg = yb_strerror(unknown[i]);
         const char *name = yb_errname(unknown[i]);

@@ -345,8 +345,8 @@ static void test_mkdirs_and_remove_tree(void **state)
 static void test_dir_iteration_utf8(void **state)
 {
     (void)state;
-    static const char *const names[] = { "plain.txt", "日本語.txt", "café", "Ünïcødé-Ordner",
-                                         "emoji-📬", ".hidden" };
+    static const char *const names[] = { "plain.txt",      "日本語.txt", "café",
+                                         "Ünïcødé-Ordner", "emoji-📬",    ".hidden" };
     const size_t n = sizeof names / sizeof names[0];
     char p[PAL_PATH_MAX];
     assert_dir_is(g_dir, NULL, 0);
@@ -444,11 +444,11 @@ static void test_locks(void **state)
 /* ---- fault injection ---- */
 
 enum fault_mode {
-    F_PASS = 0,       /* pass through, counting */
-    F_SHORT = 1,      /* every write puts at most one byte */
-    F_ENOSPC = 2,     /* writes fail with YB_ENOSPC once `budget` bytes were written */
-    F_SYNC_EIO = 3,   /* sync fails with YB_EIO */
-    F_RENAME_EIO = 4  /* rename fails with YB_EIO */
+    F_PASS = 0,      /* pass through, counting */
+    F_SHORT = 1,     /* every write puts at most one byte */
+    F_ENOSPC = 2,    /* writes fail with YB_ENOSPC once `budget` bytes were written */
+    F_SYNC_EIO = 3,  /* sync fails with YB_EIO */
+    F_RENAME_EIO = 4 /* rename fails with YB_EIO */
 };
 
 static struct {
@@ -587,7 +587,7 @@ static void test_replace_new_and_existing(void **state)
     assert_int_equal(pal_file_replace(p, big, sizeof big - 1), 0);
     assert_file_is(p, big, sizeof big - 1);
     assert_int_equal(pal_fs_stat(p, &after), 0);
-    assert_true(before.file_id != after.file_id); /* a new file, not rewritten in place */
+    assert_true(before.file_id != after.file_id);     /* a new file, not rewritten in place */
     assert_int_equal(pal_file_replace(p, "s", 1), 0); /* shorter: no stale tail */
     assert_file_is(p, "s", 1);
     assert_int_equal(pal_file_replace(p, "", 0), 0);

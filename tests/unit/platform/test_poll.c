@@ -27,7 +27,7 @@
 #include "pal_time.h"
 
 #define WAIT_MS 3000
-#define MAX_EV 64
+#define MAX_EV  64
 
 static struct pal_poller *make_poller(void **state)
 {
@@ -198,9 +198,9 @@ static void test_timeout(void **state)
 
 struct waker {
     struct pal_poller *p;
-    pal_sock rescue;  /* written after WAIT_MS so a broken wake cannot hang the test */
+    pal_sock rescue;   /* written after WAIT_MS so a broken wake cannot hang the test */
     unsigned delay_ms; /* before the wake; UINT32_MAX: no wake at all */
-    atomic_int done;  /* set by the main thread once its wait returned */
+    atomic_int done;   /* set by the main thread once its wait returned */
     int rc;
 };
 
@@ -518,7 +518,7 @@ static const struct {
     { "listener_readable", test_listener_readable },
     { "many_sockets", test_many_sockets },
 };
-#define N_TESTS (sizeof k_tests / sizeof k_tests[0])
+#define N_TESTS      (sizeof k_tests / sizeof k_tests[0])
 #define MAX_BACKENDS 4
 
 int main(void)
@@ -536,7 +536,8 @@ int main(void)
             int len = snprintf(names[nt], sizeof names[nt], "%s[%s]", k_tests[i].name, list[nb]);
             if (len < 0 || (size_t)len >= sizeof names[nt])
                 return 1;
-            tests[nt] = (struct CMUnitTest){ .name = names[nt], .test_func = k_tests[i].fn,
+            tests[nt] = (struct CMUnitTest){ .name = names[nt],
+                                             .test_func = k_tests[i].fn,
                                              .initial_state = (void *)list[nb] };
             nt++;
         }

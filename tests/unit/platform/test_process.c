@@ -20,7 +20,7 @@
 #include "pal_time.h"
 
 #define WAIT_LIMIT_MS 5000
-#define MAX_EVENTS 16
+#define MAX_EVENTS    16
 
 struct recorder {
     pal_mutex m;
@@ -224,8 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_back_to_back, setup_rec, teardown_rec),
         cmocka_unit_test_setup_teardown(test_events_restart, setup_rec, teardown_rec),
         cmocka_unit_test_setup_teardown(test_events_stop_idle, setup_rec, teardown_rec),
-        cmocka_unit_test_setup_teardown(test_request_from_other_thread, setup_rec,
-                                        teardown_rec),
+        cmocka_unit_test_setup_teardown(test_request_from_other_thread, setup_rec, teardown_rec),
         cmocka_unit_test(test_proc_id),
         cmocka_unit_test(test_hostname),
     };

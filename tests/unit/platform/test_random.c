@@ -115,7 +115,8 @@ static void test_uniform_bound_seven_covers(void **state)
 static void test_uniform_stays_below_bound(void **state)
 {
     (void)state;
-    static const uint32_t bounds[] = { 2, 3, 10, 255, 256, 257, 1000003, 0x80000000u,
+    static const uint32_t bounds[] = { 2,           3,           10,         255,
+                                       256,         257,         1000003,    0x80000000u,
                                        0x80000001u, 0xFFFFFFFEu, 0xFFFFFFFFu };
     for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
         bool high_half = false;

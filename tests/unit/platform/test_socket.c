@@ -19,7 +19,7 @@
 #include "pal_thread.h"
 #include "pal_time.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS   5000
 #define ANY_ERROR 1 /* table marker: any negative code is acceptable */
 
 /* ---- address parsing and formatting ---- */
@@ -144,8 +144,7 @@ static void test_format_limits(void **state)
     assert_int_equal(pal_addr_format(&a, true, buf, 19), YB_ERANGE);
 
     /* The longest IPv6 text fits PAL_ADDR_TEXT_MAX. */
-    assert_int_equal(
-        pal_addr_parse("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535", &a), 0);
+    assert_int_equal(pal_addr_parse("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535", &a), 0);
     assert_int_equal(pal_addr_format(&a, true, buf, sizeof buf), 0);
     assert_string_equal(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535");
 
@@ -638,8 +637,7 @@ static void test_resolve_nonexistent(void **state)
                  (unsigned long long)el); /* the thread is left behind on purpose */
     assert_int_equal(pal_thread_join(&t), 0);
     if (el > 3000)
-        print_message("note: resolving nonexistent.invalid took %llu ms\n",
-                      (unsigned long long)el);
+        print_message("note: resolving nonexistent.invalid took %llu ms\n", (unsigned long long)el);
     if (rc != YB_ENOTFOUND)
         fail_msg("resolve of nonexistent.invalid gave %s, want YB_ENOTFOUND", yb_errname(rc));
     pal_cond_destroy(&g_res.c);

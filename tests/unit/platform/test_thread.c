@@ -152,10 +152,10 @@ static void test_mutex_trylock(void **state)
 struct cv_box {
     pal_mutex m;
     pal_cond c;
-    int go;         /* set by main, under m */
-    int waiting;    /* waiters inside the wait loop */
-    int woke;       /* waiters that saw go */
-    int timed_out;  /* waiters that gave up after WAIT_LIMIT_MS */
+    int go;        /* set by main, under m */
+    int waiting;   /* waiters inside the wait loop */
+    int woke;      /* waiters that saw go */
+    int timed_out; /* waiters that gave up after WAIT_LIMIT_MS */
 };
 
 static void cv_waiter(void *arg)

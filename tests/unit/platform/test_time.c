@@ -193,10 +193,10 @@ static void test_rfc5322_sweep_shape(void **state)
         struct pal_civil c;
         pal_time_to_civil(t, &c);
         char want[64];
-        int n = snprintf(want, sizeof want, "%s, %02d %s %lld %02d:%02d:%02d +0000",
-                         days[(int)(((days_since % 7) + 11) % 7)], c.day, months[c.month - 1],
-                         (long long)c.year, (int)(sod / 3600), (int)(sod / 60 % 60),
-                         (int)(sod % 60));
+        int n =
+            snprintf(want, sizeof want, "%s, %02d %s %lld %02d:%02d:%02d +0000",
+                     days[(int)(((days_since % 7) + 11) % 7)], c.day, months[c.month - 1],
+                     (long long)c.year, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
         assert_true(n > 0 && (size_t)n < sizeof want);
         assert_string_equal(buf, want);
     }
