@@ -17,5 +17,6 @@
 #include "pal_random.h"
 #include "pal_process.h"
 #include "pal_charset.h"
+#include "pal_service.h"
 
 #endif
