@@ -100,6 +100,21 @@ if prefix=$(scripts/mingw-deps.sh | tail -1) && [[ -n "$prefix" && -f "$prefix/.
         if cmake --build build/win -j"$jobs"; then
             scripts/wine-run.sh --init
             run_ctest windows build/win
+            step "Windows service under wine (SCM install/start/stop/remove)"
+            if timeout 300 tests/service/test_service_wine.sh build/win/service_probe.exe; then
+                passed=$((passed + 1))
+            else
+                failed=$((failed + 1))
+                failures+=("windows service (wine)")
+            fi
+            step "Windows engine smoke test: echo_server.exe under wine, Linux clients"
+            if ECHO_SERVER="$top/scripts/wine-run.sh $top/build/win/yb_echo_server.exe" \
+                timeout 600 python3 tests/integration/test_engine.py -v WineSmoke; then
+                passed=$((passed + 1))
+            else
+                failed=$((failed + 1))
+                failures+=("windows engine smoke test (wine)")
+            fi
         else
             build_failed windows
         fi

@@ -15,7 +15,8 @@
 #define PAL_SERVICE_ERR_MAX 256
 
 /*
- * POSIX: forks into the background (fork, setsid, fork), chdir("/"),
+ * POSIX: call before any thread starts, with an absolute pidfile path.
+ * Forks into the background (fork, setsid, fork), chdir("/"),
  * stdin/stdout/stderr to /dev/null, then writes the daemon's pid to
  * pidfile (created exclusively; a pidfile naming a dead process is
  * replaced; one naming a live process is YB_EBUSY). Returns 0 in the
@@ -24,7 +25,7 @@
  */
 int pal_daemonize(const char *pidfile, char *errbuf, size_t errsize);
 
-/* Writes the current pid to path (same rules as above); for foreground runs. */
+/* Writes the current pid to path (same rules as above; Windows too); for foreground runs. */
 int pal_pidfile_write(const char *path, char *errbuf, size_t errsize);
 
 /* Removes the pidfile if it still names this process. */
@@ -52,8 +53,11 @@ int pal_service_remove(const char *name, char *errbuf, size_t errsize);
  * START_PENDING, then RUNNING when main_fn calls pal_service_running(), and
  * STOP_PENDING on a STOP or system SHUTDOWN control, which it also delivers
  * as PAL_PROC_SHUTDOWN through pal_proc_request(); STOPPED with main_fn's
- * return value as exit code when main_fn returns. Returns main_fn's value,
- * or an error if the process was not started by the SCM.
+ * return value as exit code when main_fn returns (non-zero: a service-specific
+ * error). main_fn must call pal_proc_events_start() before
+ * pal_service_running(), which is when STOP is accepted. PARAMCHANGE is
+ * delivered as PAL_PROC_RELOAD. Returns main_fn's value, or YB_ENOTCONN if
+ * the process was not started by the SCM.
  * POSIX: YB_ENOTSUP.
  */
 int pal_service_run(const char *name, int (*main_fn)(void *arg), void *arg);
