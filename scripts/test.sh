@@ -107,6 +107,13 @@ if prefix=$(scripts/mingw-deps.sh | tail -1) && [[ -n "$prefix" && -f "$prefix/.
                 failed=$((failed + 1))
                 failures+=("windows service (wine)")
             fi
+            step "yubind.exe as a Windows service under wine"
+            if timeout 300 tests/service/test_yubind_service_wine.sh build/win/yubind.exe; then
+                passed=$((passed + 1))
+            else
+                failed=$((failed + 1))
+                failures+=("yubind service (wine)")
+            fi
             step "Windows engine smoke test: echo_server.exe under wine, Linux clients"
             if ECHO_SERVER="$top/scripts/wine-run.sh $top/build/win/yb_echo_server.exe" \
                 timeout 600 python3 tests/integration/test_engine.py -v WineSmoke; then

@@ -42,24 +42,35 @@ enum yb_var_type {
  * X(name, type, default, min, max, description). min/max bound int, size and
  * duration values (seconds / bytes).
  */
-#define YB_SERVER_VARS(X)                                                                     \
-    X(RootDomain, YB_VT_STRING, "", 0, 0,                                                     \
-      "primary mail domain of this server; empty = the host name")                            \
-    X(SmtpServerDomain, YB_VT_STRING, "", 0, 0,                                               \
-      "name in SMTP greetings and Received headers; empty = RootDomain")                      \
-    X(LogLevel, YB_VT_LOGLEVEL, "info", 0, 0, "lowest level written to the logs")             \
-    X(ConfigCheckInterval, YB_VT_DURATION, "5s", 1, 3600,                                     \
-      "how often the tab files are checked for external edits")                               \
-    X(RunAsUser, YB_VT_STRING, "", 0, 0,                                                      \
-      "POSIX: user to switch to after binding the listeners; empty = stay")                   \
-    X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                    \
-    X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)") \
-    X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")         \
-    X(Pop3Listen, YB_VT_LISTEN, "0.0.0.0:110", 0, 0, "POP3 listeners (STLS)")                 \
-    X(Pop3sListen, YB_VT_LISTEN, "0.0.0.0:995", 0, 0, "POP3 over implicit TLS")               \
-    X(ImapListen, YB_VT_LISTEN, "0.0.0.0:143", 0, 0, "IMAP listeners (STARTTLS)")             \
-    X(ImapsListen, YB_VT_LISTEN, "0.0.0.0:993", 0, 0, "IMAP over implicit TLS")               \
-    X(CtrlListen, YB_VT_LISTEN, "127.0.0.1:6017", 0, 0, "CTRL listeners")                     \
+#define YB_SERVER_VARS(X)                                                                          \
+    X(RootDomain, YB_VT_STRING, "", 0, 0,                                                          \
+      "primary mail domain of this server; empty = the host name")                                 \
+    X(SmtpServerDomain, YB_VT_STRING, "", 0, 0,                                                    \
+      "name in SMTP greetings and Received headers; empty = RootDomain")                           \
+    X(LogLevel, YB_VT_LOGLEVEL, "info", 0, 0, "lowest level written to the logs")                  \
+    X(ConfigCheckInterval, YB_VT_DURATION, "5s", 1, 3600,                                          \
+      "how often the tab files are checked for external edits")                                    \
+    X(RunAsUser, YB_VT_STRING, "", 0, 0,                                                           \
+      "POSIX: user to switch to after binding the listeners; empty = stay")                        \
+    X(MaxConnections, YB_VT_INT, "20000", 1, 1000000, "connections for all services together")     \
+    X(MaxConnectionsPerIP, YB_VT_INT, "200", 1, 1000000,                                           \
+      "connections from one client IP to one service")                                             \
+    X(IdleTimeout, YB_VT_DURATION, "5m", 1, 86400, "longest wait for a complete command")          \
+    X(TlsHandshakeTimeout, YB_VT_DURATION, "30s", 1, 3600, "a TLS handshake must finish within")   \
+    X(MinDataRate, YB_VT_SIZE, "1K", 0, 1073741824,                                                \
+      "bodies slower than this many bytes per MinDataRateWindow are cut off (0 = off)")            \
+    X(MinDataRateWindow, YB_VT_DURATION, "1m", 1, 3600, "the window MinDataRate is measured over") \
+    X(Workers, YB_VT_INT, "0", 0, 1024, "worker threads for commands; 0 = 2 per CPU, at least 4")  \
+    X(ShutdownGrace, YB_VT_DURATION, "10s", 0, 3600,                                               \
+      "running commands may finish within this on stop")                                           \
+    X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                         \
+    X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)")      \
+    X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")              \
+    X(Pop3Listen, YB_VT_LISTEN, "0.0.0.0:110", 0, 0, "POP3 listeners (STLS)")                      \
+    X(Pop3sListen, YB_VT_LISTEN, "0.0.0.0:995", 0, 0, "POP3 over implicit TLS")                    \
+    X(ImapListen, YB_VT_LISTEN, "0.0.0.0:143", 0, 0, "IMAP listeners (STARTTLS)")                  \
+    X(ImapsListen, YB_VT_LISTEN, "0.0.0.0:993", 0, 0, "IMAP over implicit TLS")                    \
+    X(CtrlListen, YB_VT_LISTEN, "127.0.0.1:6017", 0, 0, "CTRL listeners")                          \
     X(CtrlsListen, YB_VT_LISTEN, "127.0.0.1:6018", 0, 0, "CTRL over implicit TLS")
 
 enum yb_var_id {

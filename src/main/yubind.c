@@ -1,13 +1,10 @@
 /*
- * yubind.c - the server program: command line, configuration, life cycle.
- *
- * Today it loads and validates the configuration, logs, and keeps the
- * snapshot current (external edits, SIGHUP / reload requests) until asked to
- * stop. The listeners and protocols hang off this loop as they arrive.
+ * yubind.c - the server program: command line, daemon and service modes.
  */
 #include "pal.h"
 #include "yb_config.h"
 #include "yb_log.h"
+#include "yb_server.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,32 +14,36 @@
 #define YUBIN_VERSION "0.0.0"
 #endif
 
+#define SERVICE_NAME    "yubind"
+#define SERVICE_DISPLAY "yubin mail server"
+
 enum { EXIT_OK = 0, EXIT_CONFIG = 1, EXIT_USAGE = 2 };
+
+enum mode { MODE_RUN, MODE_CHECK, MODE_DAEMON, MODE_SERVICE, MODE_INSTALL, MODE_REMOVE };
 
 struct options {
     const char *root;
-    bool check_config;
-};
-
-struct main_state {
-    pal_mutex lock;
-    pal_cond cond;
-    unsigned pending; /* PAL_PROC_* bits */
+    enum mode mode;
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: yubind -r ROOT [--check-config]\n"
-            "       yubind --version | --help\n"
-            "\n"
-            "  -r, --root ROOT   the data root (server.tab, mailusers.tab, domains/, spool/ ...)\n"
-            "  --check-config    load and validate every tab file under ROOT, then exit\n"
-            "  --version         print the version and exit\n"
-            "  -h, --help        print this help and exit\n"
-            "\n"
-            "yubind runs in the foreground and logs to stderr and ROOT/logs/.\n"
-            "SIGHUP reloads the configuration; SIGTERM or SIGINT stops the server.\n");
+    fprintf(
+        out,
+        "usage: yubind -r ROOT [-d | --check-config]\n"
+        "       yubind -r ROOT --install-service | --remove-service   (Windows)\n"
+        "       yubind --version | --help\n"
+        "\n"
+        "  -r, --root ROOT     the data root (server.tab, mailusers.tab, domains/, spool/ ...)\n"
+        "  -d, --daemon        detach (POSIX); the pid goes to ROOT/run/yubind.pid\n"
+        "  --check-config      load and validate every tab file under ROOT, then exit\n"
+        "  --install-service   register yubind -r ROOT as the Windows service \"yubind\"\n"
+        "  --remove-service    stop and unregister the Windows service\n"
+        "  --version           print the version and exit\n"
+        "  -h, --help          print this help and exit\n"
+        "\n"
+        "In the foreground yubind logs to stderr and ROOT/logs/. SIGHUP reloads the\n"
+        "configuration; SIGTERM or SIGINT stops the server.\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -59,7 +60,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (strncmp(a, "--root=", 7) == 0) {
             o->root = a + 7;
         } else if (strcmp(a, "--check-config") == 0) {
-            o->check_config = true;
+            o->mode = MODE_CHECK;
+        } else if (strcmp(a, "-d") == 0 || strcmp(a, "--daemon") == 0) {
+            o->mode = MODE_DAEMON;
+        } else if (strcmp(a, "--service") == 0) {
+            o->mode = MODE_SERVICE;
+        } else if (strcmp(a, "--install-service") == 0) {
+            o->mode = MODE_INSTALL;
+        } else if (strcmp(a, "--remove-service") == 0) {
+            o->mode = MODE_REMOVE;
         } else if (strcmp(a, "--version") == 0) {
             printf("yubind %s\n", YUBIN_VERSION);
             exit(EXIT_OK);
@@ -71,88 +80,81 @@ static int parse_args(int argc, char **argv, struct options *o)
             return EXIT_USAGE;
         }
     }
-    if (o->root == NULL || o->root[0] == '\0') {
+    if (o->mode != MODE_REMOVE && (o->root == NULL || o->root[0] == '\0')) {
         fprintf(stderr, "yubind: the data root is required: yubind -r ROOT (try --help)\n");
         return EXIT_USAGE;
     }
     return EXIT_OK;
 }
 
-static void on_proc_event(void *arg, unsigned event)
+static int open_store(const char *root, struct yb_confstore **store_r)
 {
-    struct main_state *st = arg;
-    pal_mutex_lock(&st->lock);
-    st->pending |= event;
-    pal_cond_signal(&st->cond);
-    pal_mutex_unlock(&st->lock);
-}
-
-static void apply_logging(const char *root, const struct yb_config *cfg)
-{
-    char logdir[PAL_PATH_MAX];
-    enum yb_log_level level = (enum yb_log_level)yb_vars_num(yb_config_vars(cfg), YB_VAR_LogLevel);
-    if (pal_path_join(logdir, sizeof(logdir), root, "logs") != 0 ||
-        yb_log_configure(logdir, true, level) != 0) {
-        yb_log_configure(NULL, true, level);
-        yb_log_warn("yubind", "cannot write logs under %s/logs; logging to stderr only", root);
+    char err[YB_CONF_ERR_MAX];
+    int rc = yb_confstore_open(root, store_r, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "yubind: configuration error: %s\n", err);
+        yb_log_error("config", "%s", err);
     }
+    return rc;
 }
 
-static size_t count_records(const struct yb_config *cfg)
+static size_t count_records(const struct yb_confstore *store)
 {
+    struct yb_config *cfg = yb_confstore_get((struct yb_confstore *)store);
     size_t n = 0;
     for (unsigned i = 0; i < YB_CF__COUNT; i++)
         n += yb_config_tab(cfg, (enum yb_conf_file_id)i)->nrec;
+    yb_config_unref(&cfg);
     return n;
 }
 
-/* Waits for events, re-checking the tab files every ConfigCheckInterval. */
-static int run(struct yb_confstore *store)
+/* The Windows service body: the SCM calls it on its service thread. */
+static int service_main(void *arg)
 {
-    struct main_state st;
-    memset(&st, 0, sizeof(st));
-    if (pal_mutex_init(&st.lock) != 0 || pal_cond_init(&st.cond) != 0)
+    const char *root = arg;
+    struct yb_confstore *store = NULL;
+    if (open_store(root, &store) != 0)
         return EXIT_CONFIG;
-    int rc = pal_proc_events_start(on_proc_event, &st);
+    int rc = yb_server_run(store, YUBIN_VERSION);
+    yb_confstore_close(&store);
+    return rc;
+}
+
+static int install_service(const char *root)
+{
+    char abs[PAL_PATH_MAX], err[PAL_SERVICE_ERR_MAX];
+    int rc = pal_path_absolute(root, abs, sizeof(abs));
     if (rc != 0) {
-        yb_log_error("yubind", "cannot receive stop/reload events: %s", yb_strerror(rc));
+        fprintf(stderr, "yubind: %s: %s\n", root, yb_strerror(rc));
         return EXIT_CONFIG;
     }
-    yb_log_info("yubind", "yubind %s started on %s (pid %llu)", YUBIN_VERSION,
-                yb_confstore_root(store), (unsigned long long)pal_proc_id());
-    for (;;) {
-        struct yb_config *cfg = yb_confstore_get(store);
-        unsigned interval = (unsigned)yb_vars_num(yb_config_vars(cfg), YB_VAR_ConfigCheckInterval);
-        yb_config_unref(&cfg);
-
-        pal_mutex_lock(&st.lock);
-        if (st.pending == 0)
-            pal_cond_timedwait(&st.cond, &st.lock, interval * 1000u);
-        unsigned ev = st.pending;
-        st.pending = 0;
-        pal_mutex_unlock(&st.lock);
-
-        if (ev & PAL_PROC_SHUTDOWN)
-            break;
-        bool changed = false;
-        char err[YB_CONF_ERR_MAX];
-        rc = yb_confstore_check(store, (ev & PAL_PROC_RELOAD) != 0, &changed, err, sizeof(err));
-        if (rc != 0) {
-            yb_log_error("config", "%s; keeping the previous configuration", err);
-        } else if (changed) {
-            cfg = yb_confstore_get(store);
-            apply_logging(yb_confstore_root(store), cfg);
-            yb_log_info("config", "configuration reloaded (generation %llu, %zu records)",
-                        (unsigned long long)yb_config_generation(cfg), count_records(cfg));
-            yb_config_unref(&cfg);
-        } else if (ev & PAL_PROC_RELOAD) {
-            yb_log_info("config", "reload requested; no file changed");
-        }
+    const char *args[] = { "-r", abs };
+    rc = pal_service_install(SERVICE_NAME, SERVICE_DISPLAY, args, 2, err, sizeof(err));
+    if (rc == YB_ENOTSUP) {
+        fprintf(stderr, "yubind: services are a Windows feature; use -d or a systemd unit\n");
+        return EXIT_USAGE;
     }
-    yb_log_info("yubind", "shutting down");
-    pal_proc_events_stop();
-    pal_cond_destroy(&st.cond);
-    pal_mutex_destroy(&st.lock);
+    if (rc != 0) {
+        fprintf(stderr, "yubind: cannot install the service: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    printf("yubind: service \"%s\" installed for %s\n", SERVICE_NAME, abs);
+    return EXIT_OK;
+}
+
+static int remove_service(void)
+{
+    char err[PAL_SERVICE_ERR_MAX];
+    int rc = pal_service_remove(SERVICE_NAME, err, sizeof(err));
+    if (rc == YB_ENOTSUP) {
+        fprintf(stderr, "yubind: services are a Windows feature\n");
+        return EXIT_USAGE;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "yubind: cannot remove the service: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    printf("yubind: service \"%s\" removed\n", SERVICE_NAME);
     return EXIT_OK;
 }
 
@@ -164,23 +166,55 @@ int main(int argc, char **argv)
         return rc;
     yb_log_configure(NULL, true, YB_LOG_INFO);
 
-    struct yb_confstore *store = NULL;
-    char err[YB_CONF_ERR_MAX];
-    rc = yb_confstore_open(opt.root, &store, err, sizeof(err));
-    if (rc != 0) {
-        fprintf(stderr, "yubind: configuration error: %s\n", err);
-        return EXIT_CONFIG;
+    switch (opt.mode) {
+    case MODE_INSTALL: return install_service(opt.root);
+    case MODE_REMOVE: return remove_service();
+    case MODE_SERVICE:
+        rc = pal_service_run(SERVICE_NAME, service_main, (void *)opt.root);
+        if (rc < 0) {
+            fprintf(stderr, "yubind: --service is for the Windows service manager: %s\n",
+                    yb_strerror(rc));
+            return EXIT_USAGE;
+        }
+        return rc;
+    default: break;
     }
-    struct yb_config *cfg = yb_confstore_get(store);
-    if (opt.check_config) {
-        printf("yubind: configuration OK: %s (%zu records)\n", opt.root, count_records(cfg));
-        yb_config_unref(&cfg);
+
+    /* Configuration errors are reported here, before a daemon loses its terminal. */
+    char root[PAL_PATH_MAX];
+    struct yb_confstore *store = NULL;
+    if (pal_path_absolute(opt.root, root, sizeof(root)) != 0)
+        snprintf(root, sizeof(root), "%s", opt.root); /* open_store says why */
+    if (open_store(root, &store) != 0)
+        return EXIT_CONFIG;
+    if (opt.mode == MODE_CHECK) {
+        printf("yubind: configuration OK: %s (%zu records)\n", opt.root, count_records(store));
         yb_confstore_close(&store);
         return EXIT_OK;
     }
-    apply_logging(opt.root, cfg);
-    yb_config_unref(&cfg);
-    rc = run(store);
+    if (opt.mode == MODE_DAEMON) {
+        char run[PAL_PATH_MAX], pidfile[PAL_PATH_MAX], err[PAL_SERVICE_ERR_MAX];
+        if (pal_path_join(run, sizeof(run), root, "run") != 0 ||
+            pal_path_join(pidfile, sizeof(pidfile), run, "yubind.pid") != 0 ||
+            pal_file_mkdirs(run) != 0) {
+            fprintf(stderr, "yubind: cannot create %s/run\n", root);
+            return EXIT_CONFIG;
+        }
+        /* No thread exists yet: the engine and the event thread start after this. */
+        rc = pal_daemonize(pidfile, err, sizeof(err));
+        if (rc == YB_ENOTSUP) {
+            fprintf(stderr, "yubind: -d is not available here; use --install-service\n");
+            return EXIT_USAGE;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "yubind: cannot detach: %s\n", err);
+            return EXIT_CONFIG;
+        }
+        rc = yb_server_run(store, YUBIN_VERSION);
+        pal_pidfile_remove(pidfile);
+    } else {
+        rc = yb_server_run(store, YUBIN_VERSION);
+    }
     yb_confstore_close(&store);
     yb_log_close();
     return rc;

@@ -168,6 +168,12 @@ bool pal_file_exists(const char *path);
  */
 int pal_path_join(char *buf, size_t size, const char *a, const char *b);
 
+/*
+ * Writes the absolute form of path (which must exist) into buf, with the
+ * platform's separators normalised to '/'. YB_ERANGE if it does not fit.
+ */
+int pal_path_absolute(const char *path, char *buf, size_t size);
+
 /* Maildir's info separator for this platform: ':' on POSIX, ';' on Windows. */
 char pal_maildir_info_sep(void);
 

@@ -5,6 +5,7 @@ old configuration, SIGHUP reload and SIGTERM shutdown."""
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -113,6 +114,74 @@ class LifeCycle(unittest.TestCase):
         self.assertEqual(srv.stop(), 0)
         self.assertNotIn("generation 3", srv.log("config"))
         self.assertNotIn("shutting down", srv.log("yubind"))
+
+class DaemonAndTls(unittest.TestCase):
+    def setUp(self):
+        self.root = h.make_root({"server.tab": '"ConfigCheckInterval"\t"1s"\n'
+                                               '"RootDomain"\t"mail.example.test"\n'})
+
+    def tearDown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def test_first_start_generates_certificate_and_ports_file(self):
+        srv = h.Server(self.root)
+        try:
+            srv.wait_for(lambda: "started on" in srv.log("yubind"), what="start-up")
+            chain = os.path.join(self.root, "tls", "chain.pem")
+            key = os.path.join(self.root, "tls", "key.pem")
+            self.assertTrue(os.path.exists(chain))
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            self.assertIn("generated a self-signed one for mail.example.test", srv.log("tls"))
+            out = subprocess.run(["openssl", "x509", "-in", chain, "-noout", "-ext",
+                                  "subjectAltName"], capture_output=True, text=True)
+            self.assertIn("DNS:mail.example.test", out.stdout)
+            self.assertTrue(os.path.exists(os.path.join(self.root, "run", "ports.tab")))
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        # A second start keeps the certificate the first one made.
+        before = open(os.path.join(self.root, "tls", "chain.pem")).read()
+        srv = h.Server(self.root)
+        try:
+            srv.wait_for(lambda: srv.log("yubind").count("started on") == 2, what="restart")
+        finally:
+            srv.stop()
+        self.assertEqual(open(os.path.join(self.root, "tls", "chain.pem")).read(), before)
+
+    def test_half_a_certificate_pair_is_an_error_not_overwritten(self):
+        os.makedirs(os.path.join(self.root, "tls"))
+        with open(os.path.join(self.root, "tls", "chain.pem"), "w") as f:
+            f.write("not a certificate\n")
+        srv = h.Server(self.root)
+        try:
+            srv.wait_for(lambda: "started on" in srv.log("yubind"), what="start-up")
+            self.assertIn("key.pem", srv.log("tls"))
+            with open(os.path.join(self.root, "tls", "chain.pem")) as f:
+                self.assertEqual(f.read(), "not a certificate\n")
+        finally:
+            srv.stop()
+
+    def test_daemon_mode(self):
+        rc, out, err = h.run(["-r", self.root, "-d"])
+        self.assertEqual(rc, 0, err)
+        pidfile = os.path.join(self.root, "run", "yubind.pid")
+        pid = int(open(pidfile).read().split()[0])
+        os.kill(pid, 0)  # alive
+        log = os.path.join(self.root, "logs", "yubind.log")
+        deadline = time.monotonic() + 15
+        while "started on" not in (open(log).read() if os.path.exists(log) else ""):
+            self.assertLess(time.monotonic(), deadline, "daemon did not log its start")
+            time.sleep(0.05)
+        # A second daemon on the same root is refused.
+        rc, _, err = h.run(["-r", self.root, "-d"])
+        self.assertNotEqual(rc, 0)
+        self.assertIn("already running", err)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while os.path.exists(pidfile):
+            self.assertLess(time.monotonic(), deadline, "daemon did not stop")
+            time.sleep(0.05)
+        self.assertIn("shutting down", open(log).read())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

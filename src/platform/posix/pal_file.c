@@ -334,3 +334,18 @@ char pal_maildir_info_sep(void)
 {
     return ':';
 }
+
+int pal_path_absolute(const char *path, char *buf, size_t size)
+{
+    char *abs = realpath(path, NULL);
+    if (abs == NULL)
+        return pal__err_from_errno(errno);
+    size_t n = strlen(abs);
+    int rc = 0;
+    if (n + 1 > size)
+        rc = YB_ERANGE;
+    else
+        memcpy(buf, abs, n + 1);
+    free(abs);
+    return rc;
+}

@@ -764,3 +764,38 @@ char pal_maildir_info_sep(void)
 {
     return ';';
 }
+
+int pal_path_absolute(const char *path, char *buf, size_t size)
+{
+    wchar_t *wpath = NULL;
+    int rc = pal__path_to_wide(path, 0, &wpath);
+    if (rc != 0)
+        return rc;
+    DWORD n = GetFullPathNameW(wpath, 0, NULL, NULL);
+    wchar_t *full = n > 0 ? malloc((size_t)n * sizeof(wchar_t)) : NULL;
+    if (full == NULL) {
+        free(wpath);
+        return n == 0 ? pal__err_last_win32() : YB_ENOMEM;
+    }
+    DWORD got = GetFullPathNameW(wpath, n, full, NULL);
+    free(wpath);
+    if (got == 0 || got >= n) {
+        free(full);
+        return got == 0 ? pal__err_last_win32() : YB_ERANGE;
+    }
+    /* Drop the \\?\ long-path prefix if the conversion added one. */
+    const wchar_t *start = full;
+    if (wcsncmp(start, L"\\\\?\\", 4) == 0)
+        start += 4;
+    rc = pal__wide_to_utf8(start, -1, buf, size);
+    free(full);
+    if (rc != 0)
+        return rc;
+    for (char *p = buf; *p; p++) {
+        if (*p == '\\')
+            *p = '/';
+    }
+    /* Like realpath: the path must exist. */
+    struct pal_stat st;
+    return pal_fs_stat(buf, &st);
+}
