@@ -53,6 +53,8 @@ enum yb_var_type {
     X(RunAsUser, YB_VT_STRING, "", 0, 0,                                                           \
       "POSIX: user to switch to after binding the listeners; empty = stay")                        \
     X(MaxConnections, YB_VT_INT, "20000", 1, 1000000, "connections for all services together")     \
+    X(MaxConnectionsPerService, YB_VT_INT, "10000", 1, 1000000,                                    \
+      "connections to one listener address of one service")                                        \
     X(MaxConnectionsPerIP, YB_VT_INT, "200", 1, 1000000,                                           \
       "connections from one client IP to one service")                                             \
     X(IdleTimeout, YB_VT_DURATION, "5m", 1, 86400, "longest wait for a complete command")          \

@@ -68,6 +68,7 @@ static void limits_from(const struct yb_vars *v, struct yb_engine_limits *l)
 {
     yb_engine_limits_default(l);
     l->max_conns = (unsigned)yb_vars_num(v, YB_VAR_MaxConnections);
+    l->max_conns_per_service = (unsigned)yb_vars_num(v, YB_VAR_MaxConnectionsPerService);
     l->max_conns_per_ip = (unsigned)yb_vars_num(v, YB_VAR_MaxConnectionsPerIP);
     l->idle_timeout_ms = (unsigned)yb_vars_num(v, YB_VAR_IdleTimeout) * 1000u;
     l->tls_handshake_ms = (unsigned)yb_vars_num(v, YB_VAR_TlsHandshakeTimeout) * 1000u;

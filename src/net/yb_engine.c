@@ -18,6 +18,7 @@ void yb_engine_limits_default(struct yb_engine_limits *l)
     memset(l, 0, sizeof(*l));
     l->workers = 0;
     l->max_conns = 20000;
+    l->max_conns_per_service = 10000;
     l->max_conns_per_ip = 200;
     l->idle_timeout_ms = 5 * 60 * 1000; /* RFC 5321 4.5.3.2.7: at least 5 minutes */
     l->tls_handshake_ms = 30 * 1000;
@@ -453,7 +454,7 @@ static void accept_one(struct yb_engine *e, struct listener *l, pal_sock sock,
     struct ipcount **pp = NULL;
     if (pal_addr_bytes(peer, ip, &iplen) == 0)
         pp = ip_find(e, l, ip, iplen, &bucket);
-    if (e->nsessions >= lim->max_conns ||
+    if (e->nsessions >= lim->max_conns || l->count >= lim->max_conns_per_service ||
         (pp != NULL && *pp != NULL && (*pp)->count >= lim->max_conns_per_ip)) {
         refuse(l->spec.proto, l->spec.tls, &sock);
         pal_mutex_lock(&e->lock);

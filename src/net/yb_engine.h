@@ -20,15 +20,16 @@
 struct yb_engine;
 
 struct yb_engine_limits {
-    unsigned workers;            /* worker threads (0: 2 x CPUs, at least 4) */
-    unsigned max_conns;          /* all services together */
-    unsigned max_conns_per_ip;   /* per client IP, per service */
-    unsigned idle_timeout_ms;    /* waiting for a complete command */
-    unsigned tls_handshake_ms;   /* TLS handshake must finish within */
-    unsigned min_rate_bytes;     /* bodies: at least this many bytes ... */
-    unsigned min_rate_window_ms; /* ... per this window, or the client is cut off */
-    size_t out_high_water;       /* yb_session_write waits above this */
-    unsigned shutdown_grace_ms;  /* running callbacks may finish within */
+    unsigned workers;               /* worker threads (0: 2 x CPUs, at least 4) */
+    unsigned max_conns;             /* all services together */
+    unsigned max_conns_per_service; /* per listener (service and address) */
+    unsigned max_conns_per_ip;      /* per client IP, per service */
+    unsigned idle_timeout_ms;       /* waiting for a complete command */
+    unsigned tls_handshake_ms;      /* TLS handshake must finish within */
+    unsigned min_rate_bytes;        /* bodies: at least this many bytes ... */
+    unsigned min_rate_window_ms;    /* ... per this window, or the client is cut off */
+    size_t out_high_water;          /* yb_session_write waits above this */
+    unsigned shutdown_grace_ms;     /* running callbacks may finish within */
 };
 
 /* Sensible defaults (RFC 5321's 5-minute idle timeout etc.). */

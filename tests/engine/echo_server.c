@@ -13,7 +13,8 @@
  * of 'x' then "\r\n+BIG" STATS             "+STATS current=<n> accepted=<n> refused=<n>" Over-long
  * lines: "-ERR too long"; timeouts: "-ERR timeout <idle|slow|shutdown>".
  *
- * usage: echo_server -r ROOT [--idle-ms N] [--per-ip N] [--max-conns N]
+ * usage: echo_server -r ROOT [--idle-ms N] [--per-ip N] [--per-service N]
+ *        [--max-conns N] [--tls-ms N]
  *        [--rate BYTES/MS] [--workers N] [--max-line N] [--body-max N]
  *        [--grace-ms N] [--no-tls]
  * Listens on 127.0.0.1:0 (plain, service "EchoListen") and 127.0.0.1:0
@@ -218,6 +219,12 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--per-ip") == 0) {
             lim.max_conns_per_ip = (unsigned)strtoul(v, &end, 10);
+            i++;
+        } else if (strcmp(a, "--per-service") == 0) {
+            lim.max_conns_per_service = (unsigned)strtoul(v, &end, 10);
+            i++;
+        } else if (strcmp(a, "--tls-ms") == 0) {
+            lim.tls_handshake_ms = (unsigned)strtoul(v, &end, 10);
             i++;
         } else if (strcmp(a, "--max-conns") == 0) {
             lim.max_conns = (unsigned)strtoul(v, &end, 10);

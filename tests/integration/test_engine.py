@@ -361,6 +361,89 @@ class Limits(unittest.TestCase):
         finally:
             srv.stop()
 
+    def test_per_service_and_total_limits(self):
+        srv = Echo("--per-service", "3")
+        try:
+            conns = [srv.connect() for _ in range(3)]
+            for c in conns:
+                self.assertEqual(c.line(), "+ECHO ready plain")
+            extra = srv.connect()
+            self.assertEqual(extra.line(), "-ERR busy")
+            # The other service (the TLS listener) has its own count.
+            s = socket.create_connection(("127.0.0.1", srv.ports["EchosListen"]), timeout=10)
+            t = Conn(tls_client_ctx().wrap_socket(s))
+            self.assertEqual(t.line(), "+ECHO ready tls")
+        finally:
+            srv.stop()
+        srv = Echo("--max-conns", "2")
+        try:
+            a, b = srv.connect(), srv.connect()
+            a.line()
+            b.line()
+            self.assertEqual(srv.connect().line(), "-ERR busy")
+        finally:
+            srv.stop()
+
+    def test_tls_handshake_timeout(self):
+        srv = Echo("--tls-ms", "500")
+        try:
+            c = srv.connect("EchosListen")  # connects, never says hello
+            t0 = time.monotonic()
+            self.assertTrue(c.closed(timeout=10))
+            self.assertLess(time.monotonic() - t0, 5)
+        finally:
+            srv.stop()
+
+    def test_accept_backs_off_when_out_of_descriptors(self):
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+        base = os.environ.get("YB_TEST_TMP") or None
+        root = tempfile.mkdtemp(prefix="yubin-echo-", dir=base)
+        proc = subprocess.Popen([*ECHO, "-r", root, "--no-tls"], preexec_fn=low_limit,
+                                stderr=subprocess.PIPE)
+        try:
+            portfile = os.path.join(root, "run", "ports.tab")
+            deadline = time.monotonic() + 20
+            while not os.path.exists(portfile):
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.02)
+            port = int(open(portfile).read().splitlines()[1].split("\t")[2].strip('"'))
+            conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(60)]
+            time.sleep(0.5)
+
+            def cpu():
+                with open("/proc/%d/stat" % proc.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            c0, t0 = cpu(), time.monotonic()
+            time.sleep(1.5)
+            busy = (cpu() - c0) / (time.monotonic() - t0)
+            self.assertLess(busy, 0.5, "the server spins while out of descriptors")
+            for s in conns:
+                s.close()
+            # Once descriptors are free again, new clients are served.
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    c = Conn(socket.create_connection(("127.0.0.1", port), timeout=3))
+                    if c.line() == "+ECHO ready plain":
+                        break
+                except (OSError, EOFError):
+                    pass
+                self.assertLess(time.monotonic(), deadline, "accepting never resumed")
+                time.sleep(0.2)
+            c.close()
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+            self.assertIn(b"too many open files in process; pausing", err)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(20)
+            shutil.rmtree(root, ignore_errors=True)
+
 
 class Load(unittest.TestCase):
     def test_thousand_concurrent_clients(self):
