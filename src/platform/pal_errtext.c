@@ -2,6 +2,10 @@
  * pal_errtext.c - names and descriptions of the YB_E* codes (platform-free).
  */
 #include "pal_err.h"
+#include "pal_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 #include <stddef.h>
 
@@ -76,4 +80,16 @@ const char *yb_errname(int err)
 {
     const struct err_text *e = err_find(err);
     return e != NULL ? e->name : "YB_E?";
+}
+
+void pal__set_errbuf(char *errbuf, size_t errsize, const char *fmt, ...)
+{
+    va_list ap;
+    if (errbuf == NULL || errsize == 0)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(errbuf, errsize, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        errbuf[0] = '\0';
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "pal_compiler.h"
 #include "pal_poll.h"
 
 /* A poller backend; each platform lists its own in pal__poll_backend_list. */
@@ -54,5 +55,12 @@ struct pal_poller {
     const struct pal__poll_backend *backend;
     void *impl;
 };
+
+/*
+ * Writes a printf-style message into errbuf (errsize bytes; nothing if
+ * errbuf is NULL). A message that does not fit is cut: its start is still
+ * the right message.
+ */
+void pal__set_errbuf(char *errbuf, size_t errsize, const char *fmt, ...) YB_PRINTF(3, 4);
 
 #endif

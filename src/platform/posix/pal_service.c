@@ -10,6 +10,7 @@
  * the pipe closes with nothing in it, the daemon died on the way.
  */
 #include "pal_service.h"
+#include "pal_internal.h"
 #include "pal_err.h"
 #include "pal_posix.h"
 
@@ -38,23 +39,6 @@
 /* Attempts at replacing a stale pidfile before giving up (others may race us). */
 #define PIDFILE_TRIES 5
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-set_err(char *errbuf, size_t errsize, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errsize == 0)
-        return;
-    va_start(ap, fmt);
-    int n = vsnprintf(errbuf, errsize, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        errbuf[0] = '\0';
-    /* A truncated message is still the start of the right message. */
-}
 
 static void sleep_ms(long ms)
 {
@@ -161,7 +145,7 @@ static int create_pidfile(const char *path, char *errbuf, size_t errsize)
     if (fd < 0) {
         err = pal__err_from_errno(errno);
         if (err != YB_EEXIST)
-            set_err(errbuf, errsize, "pidfile %s: create: %s", path, yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: create: %s", path, yb_strerror(err));
         return err;
     }
     /* The daemon's umask (027) would make it 0640; pidfiles are for everyone to read. */
@@ -173,14 +157,14 @@ static int create_pidfile(const char *path, char *errbuf, size_t errsize)
     } while (w < 0 && errno == EINTR);
     if (w != n || fsync(fd) != 0) {
         err = w < 0 || w == n ? pal__err_from_errno(errno) : YB_ENOSPC;
-        set_err(errbuf, errsize, "pidfile %s: write: %s", path, yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "pidfile %s: write: %s", path, yb_strerror(err));
         close(fd);
         unlink(path);
         return err;
     }
     if (close(fd) != 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "pidfile %s: close: %s", path, yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "pidfile %s: close: %s", path, yb_strerror(err));
         unlink(path);
         return err;
     }
@@ -202,7 +186,7 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (path == NULL || path[0] == '\0') {
-        set_err(errbuf, errsize, "pidfile: empty path");
+        pal__set_errbuf(errbuf, errsize, "pidfile: empty path");
         return YB_EINVAL;
     }
     for (int tries = 0; tries < PIDFILE_TRIES; tries++) {
@@ -223,11 +207,11 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
         if (err == YB_ENOENT)
             continue; /* removed meanwhile: try to create it again */
         if (err != 0) {
-            set_err(errbuf, errsize, "pidfile %s: read: %s", path, yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: read: %s", path, yb_strerror(err));
             return err;
         }
         if (st == PID_LIVE) {
-            set_err(errbuf, errsize, "pidfile %s: already running as pid %ld", path, (long)pid);
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: already running as pid %ld", path, (long)pid);
             return YB_EBUSY;
         }
         struct stat now;
@@ -235,19 +219,19 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
             if (errno == ENOENT)
                 continue;
             err = pal__err_from_errno(errno);
-            set_err(errbuf, errsize, "pidfile %s: stat: %s", path, yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: stat: %s", path, yb_strerror(err));
             return err;
         }
         if (now.st_ino != ino || now.st_dev != dev)
             continue; /* replaced meanwhile: judge the new one */
         if (unlink(path) != 0 && errno != ENOENT) {
             err = pal__err_from_errno(errno);
-            set_err(errbuf, errsize, "pidfile %s: removing the stale pidfile: %s", path,
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: removing the stale pidfile: %s", path,
                     yb_strerror(err));
             return err;
         }
     }
-    set_err(errbuf, errsize, "pidfile %s: keeps changing under us; another instance starting?",
+    pal__set_errbuf(errbuf, errsize, "pidfile %s: keeps changing under us; another instance starting?",
             path);
     return YB_EBUSY;
 }
@@ -368,20 +352,20 @@ int pal_daemonize(const char *pidfile, char *errbuf, size_t errsize)
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (pidfile != NULL && pidfile[0] != '/') {
-        set_err(errbuf, errsize, "pidfile %s: must be an absolute path (the daemon runs in /)",
+        pal__set_errbuf(errbuf, errsize, "pidfile %s: must be an absolute path (the daemon runs in /)",
                 pidfile);
         return YB_EINVAL;
     }
     if (pipe(fds) != 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "daemon: pipe: %s", yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "daemon: pipe: %s", yb_strerror(err));
         return err;
     }
     fds[0] = above_stdio(fds[0]);
     fds[1] = above_stdio(fds[1]);
     if (fds[0] < 0 || fds[1] < 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "daemon: pipe: %s", yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "daemon: pipe: %s", yb_strerror(err));
         if (fds[0] >= 0)
             close(fds[0]);
         if (fds[1] >= 0)
@@ -396,7 +380,7 @@ int pal_daemonize(const char *pidfile, char *errbuf, size_t errsize)
     pid = fork();
     if (pid < 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "daemon: fork: %s", yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "daemon: fork: %s", yb_strerror(err));
         close(fds[0]);
         close(fds[1]);
         return err;
@@ -453,7 +437,7 @@ int pal_drop_privileges(const char *user, char *errbuf, size_t errsize)
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (user == NULL || user[0] == '\0') {
-        set_err(errbuf, errsize, "drop privileges: no user name given");
+        pal__set_errbuf(errbuf, errsize, "drop privileges: no user name given");
         return YB_EINVAL;
     }
     bufsize = hint > 0 ? (size_t)hint : 4096;
@@ -461,7 +445,7 @@ int pal_drop_privileges(const char *user, char *errbuf, size_t errsize)
         char *nb = realloc(buf, bufsize);
         if (nb == NULL) {
             free(buf);
-            set_err(errbuf, errsize, "drop privileges: out of memory");
+            pal__set_errbuf(errbuf, errsize, "drop privileges: out of memory");
             return YB_ENOMEM;
         }
         buf = nb;
@@ -474,13 +458,13 @@ int pal_drop_privileges(const char *user, char *errbuf, size_t errsize)
     }
     /* Unknown names give 0 and NULL; some systems report ENOENT/ESRCH/... instead. */
     if (found == NULL && (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)) {
-        set_err(errbuf, errsize, "drop privileges: unknown user '%s'", user);
+        pal__set_errbuf(errbuf, errsize, "drop privileges: unknown user '%s'", user);
         err = YB_ENOTFOUND;
         goto fail;
     }
     if (found == NULL) {
         err = pal__err_from_errno(rc);
-        set_err(errbuf, errsize, "drop privileges: looking up user '%s': %s", user,
+        pal__set_errbuf(errbuf, errsize, "drop privileges: looking up user '%s': %s", user,
                 yb_strerror(err));
         goto fail;
     }
@@ -492,24 +476,24 @@ int pal_drop_privileges(const char *user, char *errbuf, size_t errsize)
     }
     if (initgroups(pw.pw_name, gid) != 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "drop privileges to '%s': initgroups: %s", user, yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "drop privileges to '%s': initgroups: %s", user, yb_strerror(err));
         goto fail;
     }
     if (setgid(gid) != 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "drop privileges to '%s': setgid(%ld): %s", user, (long)gid,
+        pal__set_errbuf(errbuf, errsize, "drop privileges to '%s': setgid(%ld): %s", user, (long)gid,
                 yb_strerror(err));
         goto fail;
     }
     if (setuid(uid) != 0) {
         err = pal__err_from_errno(errno);
-        set_err(errbuf, errsize, "drop privileges to '%s': setuid(%ld): %s", user, (long)uid,
+        pal__set_errbuf(errbuf, errsize, "drop privileges to '%s': setuid(%ld): %s", user, (long)uid,
                 yb_strerror(err));
         goto fail;
     }
     /* setuid() from root changes the saved uid too; prove there is no way back. */
     if (uid != 0 && (setuid(0) == 0 || geteuid() != uid || getuid() != uid)) {
-        set_err(errbuf, errsize, "drop privileges to '%s': root could be regained", user);
+        pal__set_errbuf(errbuf, errsize, "drop privileges to '%s': root could be regained", user);
         err = YB_EPERM;
         goto fail;
     }
@@ -529,14 +513,14 @@ int pal_service_install(const char *name, const char *display, const char *const
     (void)display;
     (void)args;
     (void)nargs;
-    set_err(errbuf, errsize, "services are a Windows feature; use -d to run as a daemon");
+    pal__set_errbuf(errbuf, errsize, "services are a Windows feature; use -d to run as a daemon");
     return YB_ENOTSUP;
 }
 
 int pal_service_remove(const char *name, char *errbuf, size_t errsize)
 {
     (void)name;
-    set_err(errbuf, errsize, "services are a Windows feature");
+    pal__set_errbuf(errbuf, errsize, "services are a Windows feature");
     return YB_ENOTSUP;
 }
 

@@ -19,6 +19,7 @@
  * out, so nothing more is needed (the SCM has been told STOP_PENDING).
  */
 #include "pal_service.h"
+#include "pal_internal.h"
 #include "pal_process.h"
 #include "pal_win32.h"
 
@@ -44,23 +45,6 @@
 #define PIDFILE_SETTLE_MS 200
 #define PIDFILE_TRIES     5
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void
-set_err(char *errbuf, size_t errsize, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (errbuf == NULL || errsize == 0)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(errbuf, errsize, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        errbuf[0] = '\0';
-}
 
 /*
  * Service-manager codes that win32/pal_err.c does not translate (they all
@@ -103,7 +87,7 @@ static int svc_fail(char *errbuf, size_t errsize, const char *what, const char *
 {
     DWORD code = GetLastError();
 
-    set_err(errbuf, errsize, "%s(%s): %s (Win32 error %lu)", what, name, svc_why(code),
+    pal__set_errbuf(errbuf, errsize, "%s(%s): %s (Win32 error %lu)", what, name, svc_why(code),
             (unsigned long)code);
     return svc_err(code);
 }
@@ -228,14 +212,14 @@ static int build_command_line(const char *const *args, size_t nargs, struct wbuf
         n = GetModuleFileNameW(NULL, exe, size);
         if (n == 0) {
             err = pal__err_last_win32();
-            set_err(errbuf, errsize, "GetModuleFileName: %s", yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "GetModuleFileName: %s", yb_strerror(err));
             goto fail;
         }
         if (n < size)
             break;
         if (size >= CMDLINE_MAX) {
             err = YB_ENAMETOOLONG;
-            set_err(errbuf, errsize, "GetModuleFileName: path too long");
+            pal__set_errbuf(errbuf, errsize, "GetModuleFileName: path too long");
             goto fail;
         }
         size *= 2;
@@ -250,7 +234,7 @@ static int build_command_line(const char *const *args, size_t nargs, struct wbuf
         wchar_t *w;
         err = to_wide(args[i], &w);
         if (err < 0) {
-            set_err(errbuf, errsize, "service argument %lu: %s", (unsigned long)i,
+            pal__set_errbuf(errbuf, errsize, "service argument %lu: %s", (unsigned long)i,
                     yb_strerror(err));
             goto fail;
         }
@@ -260,7 +244,7 @@ static int build_command_line(const char *const *args, size_t nargs, struct wbuf
         free(w);
     }
     if (err < 0) {
-        set_err(errbuf, errsize, "service command line: %s (at most %d characters)",
+        pal__set_errbuf(errbuf, errsize, "service command line: %s (at most %d characters)",
                 yb_strerror(err), CMDLINE_MAX - 1);
         goto fail;
     }
@@ -286,14 +270,14 @@ int pal_service_install(const char *name, const char *display, const char *const
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (name == NULL || name[0] == '\0' || (nargs > 0 && args == NULL)) {
-        set_err(errbuf, errsize, "service install: no service name given");
+        pal__set_errbuf(errbuf, errsize, "service install: no service name given");
         return YB_EINVAL;
     }
     err = to_wide(name, &wname);
     if (err == 0)
         err = to_wide(display != NULL && display[0] != '\0' ? display : name, &wdisplay);
     if (err < 0) {
-        set_err(errbuf, errsize, "service install: name: %s", yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "service install: name: %s", yb_strerror(err));
         goto done;
     }
     err = build_command_line(args, nargs, &cmd, errbuf, errsize);
@@ -352,12 +336,12 @@ int pal_service_remove(const char *name, char *errbuf, size_t errsize)
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (name == NULL || name[0] == '\0') {
-        set_err(errbuf, errsize, "service remove: no service name given");
+        pal__set_errbuf(errbuf, errsize, "service remove: no service name given");
         return YB_EINVAL;
     }
     err = to_wide(name, &wname);
     if (err < 0) {
-        set_err(errbuf, errsize, "service remove: name: %s", yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "service remove: name: %s", yb_strerror(err));
         return err;
     }
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
@@ -390,7 +374,7 @@ int pal_service_remove(const char *name, char *errbuf, size_t errsize)
         goto done;
     }
     if (stop_err < 0) {
-        set_err(errbuf, errsize,
+        pal__set_errbuf(errbuf, errsize,
                 "service %s did not stop within %d s (%s); it is marked for deletion and "
                 "goes away when it stops",
                 name, REMOVE_STOP_WAIT_MS / 1000, yb_strerror(stop_err));
@@ -548,14 +532,14 @@ void pal_service_running(void)
 int pal_daemonize(const char *pidfile, char *errbuf, size_t errsize)
 {
     (void)pidfile;
-    set_err(errbuf, errsize, "there is no Unix daemon mode on Windows; install a service");
+    pal__set_errbuf(errbuf, errsize, "there is no Unix daemon mode on Windows; install a service");
     return YB_ENOTSUP;
 }
 
 int pal_drop_privileges(const char *user, char *errbuf, size_t errsize)
 {
     (void)user;
-    set_err(errbuf, errsize,
+    pal__set_errbuf(errbuf, errsize,
             "dropping privileges to a user is not supported on Windows; "
             "choose the service account instead");
     return YB_ENOTSUP;
@@ -660,12 +644,12 @@ static int create_pidfile(const wchar_t *wpath, const char *path, char *errbuf, 
     if (h == INVALID_HANDLE_VALUE) {
         err = pal__err_last_win32();
         if (err != YB_EEXIST)
-            set_err(errbuf, errsize, "pidfile %s: create: %s", path, yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: create: %s", path, yb_strerror(err));
         return err;
     }
     if (!WriteFile(h, line, (DWORD)n, &put, NULL) || put != (DWORD)n || !FlushFileBuffers(h)) {
         err = put != (DWORD)n && GetLastError() == 0 ? YB_ENOSPC : pal__err_last_win32();
-        set_err(errbuf, errsize, "pidfile %s: write: %s", path, yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "pidfile %s: write: %s", path, yb_strerror(err));
         (void)delete_by_handle(h);
         CloseHandle(h);
         return err;
@@ -682,12 +666,12 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
     if (errbuf != NULL && errsize > 0)
         errbuf[0] = '\0';
     if (path == NULL || path[0] == '\0') {
-        set_err(errbuf, errsize, "pidfile: empty path");
+        pal__set_errbuf(errbuf, errsize, "pidfile: empty path");
         return YB_EINVAL;
     }
     err = pal__path_to_wide(path, 0, &wpath);
     if (err < 0) {
-        set_err(errbuf, errsize, "pidfile %s: %s", path, yb_strerror(err));
+        pal__set_errbuf(errbuf, errsize, "pidfile %s: %s", path, yb_strerror(err));
         return err;
     }
     for (int tries = 0; tries < PIDFILE_TRIES; tries++) {
@@ -709,12 +693,12 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
         if (err == YB_ENOENT)
             continue;
         if (err != 0) {
-            set_err(errbuf, errsize, "pidfile %s: read: %s", path, yb_strerror(err));
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: read: %s", path, yb_strerror(err));
             goto done;
         }
         if (st == PID_LIVE) {
             CloseHandle(h);
-            set_err(errbuf, errsize, "pidfile %s: already running as pid %lu", path,
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: already running as pid %lu", path,
                     (unsigned long)pid);
             err = YB_EBUSY;
             goto done;
@@ -722,13 +706,13 @@ int pal_pidfile_write(const char *path, char *errbuf, size_t errsize)
         if (!delete_by_handle(h)) {
             err = pal__err_last_win32();
             CloseHandle(h);
-            set_err(errbuf, errsize, "pidfile %s: removing the stale pidfile: %s", path,
+            pal__set_errbuf(errbuf, errsize, "pidfile %s: removing the stale pidfile: %s", path,
                     yb_strerror(err));
             goto done;
         }
         CloseHandle(h); /* the name goes away with the last handle */
     }
-    set_err(errbuf, errsize, "pidfile %s: keeps changing under us; another instance starting?",
+    pal__set_errbuf(errbuf, errsize, "pidfile %s: keeps changing under us; another instance starting?",
             path);
     err = YB_EBUSY;
 done:
