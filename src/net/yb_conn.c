@@ -25,6 +25,19 @@ static bool anything_to_send(struct yb_session *s)
     return s->wire.len > 0 || out_pending(s);
 }
 
+/*
+ * True while more than the high-water mark waits to be sent: the session then
+ * reads and dispatches nothing more, so a client that pipelines commands but
+ * never reads the answers cannot make a handler block on output.
+ */
+static bool output_backlog(struct yb_session *s)
+{
+    pal_mutex_lock(&s->out_lock);
+    bool b = s->out.len + s->wire.len > s->out_high;
+    pal_mutex_unlock(&s->out_lock);
+    return b;
+}
+
 void yb__conn_update_poll(struct yb_session *s)
 {
     unsigned want = 0;
@@ -33,7 +46,7 @@ void yb__conn_update_poll(struct yb_session *s)
     if (anything_to_send(s) && !s->io_error)
         want |= PAL_POLL_OUT;
     if ((s->st == SS_HANDSHAKE || s->st == SS_INPUT) && !s->eof && !s->io_error &&
-        s->in.len < s->in.max)
+        s->in.len < s->in.max && !output_backlog(s))
         want |= PAL_POLL_IN;
     if (want == s->polled)
         return;
@@ -59,8 +72,11 @@ static void mark_dead(struct yb_session *s)
     yb_buf_free(&s->wire);
 }
 
-/* Sends from buf; returns bytes sent, marks the session dead on a hard error. */
-static size_t send_some(struct yb_session *s, const unsigned char *p, size_t len)
+/*
+ * Sends from buf; returns bytes sent. A hard error sets *dead_r; the caller
+ * marks the session dead once it no longer holds out_lock.
+ */
+static size_t send_some(struct yb_session *s, const unsigned char *p, size_t len, bool *dead_r)
 {
     size_t total = 0;
     while (total < len) {
@@ -69,7 +85,7 @@ static size_t send_some(struct yb_session *s, const unsigned char *p, size_t len
         if (rc == YB_EAGAIN)
             break;
         if (rc != 0) {
-            mark_dead(s);
+            *dead_r = true;
             break;
         }
         total += sent;
@@ -77,65 +93,94 @@ static size_t send_some(struct yb_session *s, const unsigned char *p, size_t len
     return total;
 }
 
-/* Moves ciphertext TLS produced into the wire buffer. */
-static void tls_pump_out(struct yb_session *s)
+/* Moves ciphertext TLS produced into the wire buffer; false on failure. */
+static bool tls_pump_out(struct yb_session *s)
 {
     while (s->tls != NULL && s->tls_ops->out_pending(s->tls) > 0) {
         size_t want = s->tls_ops->out_pending(s->tls), got = 0;
-        if (yb_buf_reserve(&s->wire, want) != 0) {
-            mark_dead(s);
-            return;
-        }
+        if (yb_buf_reserve(&s->wire, want) != 0)
+            return false;
         if (s->tls_ops->out_take(s->tls, s->wire.p + s->wire.len, want, &got) != 0 || got == 0)
-            return;
+            return true;
         s->wire.len += got;
     }
+    return true;
 }
 
 int yb__conn_flush(struct yb_session *s)
 {
+    bool dead = false;
+    uint64_t sent_before = s->sent_total;
     if (s->io_error)
         return YB_ECLOSED;
-    pal_mutex_lock(&s->out_lock);
-    if (s->tls != NULL && s->st != SS_HANDSHAKE && s->st != SS_FLUSH_TLS) {
-        if (s->out.len > 0) {
-            if (s->tls_ops->write(s->tls, s->out.p, s->out.len) != 0) {
-                pal_mutex_unlock(&s->out_lock);
-                mark_dead(s);
-                return YB_ECLOSED;
+    bool encrypting = s->tls != NULL && s->st != SS_HANDSHAKE && s->st != SS_FLUSH_TLS;
+    for (int round = 0; round < 64 && !dead; round++) {
+        pal_mutex_lock(&s->out_lock);
+        if (encrypting) {
+            /* Encrypt only while the wire holds less than the high-water mark, so
+             * a peer that does not read holds the writer back (flow control). */
+            while (s->out.len > 0 && s->wire.len < s->out_high) {
+                size_t piece = s->out.len < YB_NET_BODY_CHUNK ? s->out.len : YB_NET_BODY_CHUNK;
+                if (s->tls_ops->write(s->tls, s->out.p, piece) != 0 || !tls_pump_out(s)) {
+                    dead = true;
+                    break;
+                }
+                yb_buf_consume(&s->out, piece);
             }
-            yb_buf_reset(&s->out);
-        }
-    } else if (s->tls == NULL && s->out.len > 0) {
-        size_t n = send_some(s, s->out.p, s->out.len);
-        if (!s->io_error)
+        } else if (s->out.len > 0) {
+            size_t n = send_some(s, s->out.p, s->out.len, &dead);
             yb_buf_consume(&s->out, n);
+            s->sent_total += n;
+        }
+        pal_mutex_unlock(&s->out_lock);
+        if (dead || s->tls == NULL)
+            break;
+        if (!tls_pump_out(s)) {
+            dead = true;
+            break;
+        }
+        size_t before = s->wire.len;
+        if (s->wire.len > 0) {
+            size_t n = send_some(s, s->wire.p, s->wire.len, &dead);
+            yb_buf_consume(&s->wire, n);
+            s->sent_total += n;
+        }
+        /* Go on only while sending made room for more of the plaintext. */
+        if (!encrypting || s->wire.len == before || s->wire.len >= s->out_high)
+            break;
     }
+    if (dead) {
+        mark_dead(s);
+        return YB_ECLOSED;
+    }
+    pal_mutex_lock(&s->out_lock);
     if (s->out.len == 0 && !s->out_waiting)
         yb_buf_free(&s->out); /* idle sessions keep no buffer */
-    if (s->out_waiting && s->out.len <= s->out_low) {
+    if (s->out_waiting && s->out.len + s->wire.len <= s->out_low) {
         s->out_waiting = false;
         pal_cond_broadcast(&s->out_cond);
     }
+    bool waiting = s->out_waiting;
     pal_mutex_unlock(&s->out_lock);
-    if (s->io_error)
-        return YB_ECLOSED;
-    if (s->tls != NULL) {
-        tls_pump_out(s);
-        if (s->wire.len > 0) {
-            size_t n = send_some(s, s->wire.p, s->wire.len);
-            if (!s->io_error)
-                yb_buf_consume(&s->wire, n);
-        }
-        if (s->wire.len == 0)
-            yb_buf_free(&s->wire);
+    if (s->wire.len == 0)
+        yb_buf_free(&s->wire);
+    /* A worker waiting for its output to drain: a send deadline that progress renews. */
+    if (waiting && s->st == SS_JOB && (s->sent_total != sent_before || s->deadline == 0)) {
+        struct yb_engine_limits lim;
+        yb__engine_limits(s->e, &lim);
+        yb__engine_set_deadline(s->e, s, pal_time_mono_ms() + lim.idle_timeout_ms);
     }
-    return s->io_error ? YB_ECLOSED : 0;
+    return 0;
 }
 
 static void finish_close(struct yb_session *s)
 {
     if (s->opened) {
+        /* close() may not write: the connection is gone. */
+        pal_mutex_lock(&s->out_lock);
+        s->out_dead = true;
+        pal_cond_broadcast(&s->out_cond);
+        pal_mutex_unlock(&s->out_lock);
         s->opened = false;
         s->st = SS_FINAL;
         yb__engine_set_deadline(s->e, s, 0);
@@ -168,6 +213,7 @@ static void begin_close(struct yb_session *s)
 void yb__conn_start_job(struct yb_session *s, enum job_kind kind)
 {
     s->job = kind;
+    s->job_started = pal_time_mono_ms();
     if (kind == JOB_OPEN)
         s->opened = true;
     if (kind != JOB_CLOSE)
@@ -193,7 +239,9 @@ static void start_timeout_job(struct yb_session *s, enum yb_timeout_kind kind)
 /* Decrypts what TLS holds into the input buffer, as far as it has room. */
 static void tls_read_in(struct yb_session *s)
 {
-    while (s->tls != NULL && !s->eof && !s->io_error && s->in.len < s->in.max) {
+    /* Records that arrived with the peer's FIN are still decrypted: s->eof is
+     * the socket's end, s->tls_eof TLS close_notify. */
+    while (s->tls != NULL && !s->tls_eof && !s->io_error && s->in.len < s->in.max) {
         size_t room = s->in.max - s->in.len, got = 0;
         if (room > YB_NET_READ_CHUNK)
             room = YB_NET_READ_CHUNK;
@@ -203,6 +251,7 @@ static void tls_read_in(struct yb_session *s)
         if (rc == YB_EAGAIN)
             return;
         if (rc == YB_ECLOSED) {
+            s->tls_eof = true;
             s->eof = true;
             return;
         }
@@ -232,7 +281,8 @@ static void handshake_done(struct yb_session *s)
 static void step_handshake(struct yb_session *s)
 {
     int rc = s->tls_ops->handshake(s->tls);
-    tls_pump_out(s);
+    if (!tls_pump_out(s))
+        rc = YB_ENOMEM;
     yb__conn_flush(s);
     if (rc == 0) {
         handshake_done(s);
@@ -359,6 +409,10 @@ void yb__conn_dispatch(struct yb_session *s)
         if (s->tls_ops->out_pending(s->tls) > 0)
             yb__conn_flush(s);
     }
+    if (output_backlog(s)) {
+        yb__conn_update_poll(s); /* writable() dispatches again once it drained */
+        return;
+    }
     if (s->wake_pending && s->parked) {
         s->wake_pending = false;
         s->parked = false;
@@ -438,6 +492,8 @@ void yb__conn_job_done(struct yb_session *s)
     yb__engine_limits(e, &lim);
     if (s->mode == RM_LINE)
         s->rate_deadline = 0; /* the body ended */
+    else if (s->rate_deadline != 0 && s->job == JOB_BODY)
+        s->rate_deadline += pal_time_mono_ms() - s->job_started; /* the handler's time */
     if (s->req_mode) {
         s->mode = s->req_mode_to;
         memset(&s->binfo, 0, sizeof(s->binfo));
@@ -511,6 +567,10 @@ void yb__conn_writable(struct yb_session *s)
         begin_close(s);
         return;
     }
+    if (s->st == SS_INPUT) {
+        yb__conn_dispatch(s); /* input held back by an output backlog */
+        return;
+    }
     yb__conn_update_poll(s);
 }
 
@@ -559,7 +619,18 @@ void yb__conn_deadline(struct yb_session *s, uint64_t now)
         mark_dead(s);
         finish_close(s);
         return;
-    case SS_JOB:
+    case SS_JOB: {
+        /* The only deadline during a job: a worker waits for output the peer
+         * does not read. Cut the peer off; the worker's write fails. */
+        pal_mutex_lock(&s->out_lock);
+        bool waiting = s->out_waiting;
+        pal_mutex_unlock(&s->out_lock);
+        if (waiting) {
+            yb_log_info("net", "%s %s: not reading its output, cut off", s->service, s->peer_ip);
+            mark_dead(s);
+        }
+        return;
+    }
     case SS_FINAL: return;
     }
 }

@@ -614,7 +614,7 @@ static void run_timers(struct yb_engine *e, uint64_t now)
         yb__engine_set_deadline(e, s, 0);
         yb__conn_deadline(s, now);
     }
-    if (e->accept_paused_until != 0 && now >= e->accept_paused_until) {
+    if (e->accept_paused_until != 0 && now >= e->accept_paused_until && !e->shutting) {
         e->accept_paused_until = 0;
         for (struct listener *l = e->listeners; l != NULL; l = l->next)
             listener_register(e, l, true);
@@ -664,7 +664,6 @@ static void loop_main(void *arg)
         }
         size_t n = 0;
         pal_poller_wait(e->poller, ev, LOOP_EVENTS, timeout, &n);
-        apply_listener_changes(e);
         for (size_t i = 0; i < n; i++) {
             uintptr_t u = (uintptr_t)ev[i].udata;
             if (u & LISTENER_TAG) {
@@ -681,6 +680,8 @@ static void loop_main(void *arg)
         }
         drain_queues(e);
         run_timers(e, pal_time_mono_ms());
+        /* Only after this wait's events: none of them may name a closed listener. */
+        apply_listener_changes(e);
     }
 }
 
@@ -794,6 +795,16 @@ void yb_engine_stop(struct yb_engine *e)
         pal_mutex_unlock(&e->lock);
         pal_poller_wake(e->poller);
         pal_thread_join(&e->loop_thread);
+        /* Sessions the loop abandoned: a worker blocked on their output must
+         * not wait for a loop that is gone. */
+        for (unsigned b = 0; b < YB_NET_ID_BUCKETS; b++) {
+            for (struct yb_session *s = e->ids[b]; s != NULL; s = s->id_next) {
+                pal_mutex_lock(&s->out_lock);
+                s->out_dead = true;
+                pal_cond_broadcast(&s->out_cond);
+                pal_mutex_unlock(&s->out_lock);
+            }
+        }
     }
     pal_mutex_lock(&e->lock);
     e->workers_quit = true;

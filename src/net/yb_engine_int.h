@@ -72,8 +72,11 @@ struct yb_session {
     const struct yb_tls_ops *tls_ops;
     struct yb_tls_conn *tls;
     char tls_desc[96];
-    bool eof;      /* the peer closed its side */
-    bool io_error; /* a read or write failed: the peer is gone */
+    bool eof;             /* the peer closed its side (TCP) */
+    bool tls_eof;         /* TLS close_notify received */
+    uint64_t sent_total;  /* bytes sent to the socket (send-progress deadline) */
+    uint64_t job_started; /* monotonic ms the current job was handed over */
+    bool io_error;        /* a read or write failed: the peer is gone */
     bool parked;
     bool wake_pending;
     bool opened;            /* open() ran: close() is owed */
