@@ -13,8 +13,8 @@
 #
 # Consumers:
 #   find_package(OpenSSL REQUIRED)        -> OpenSSL::SSL / OpenSSL::Crypto
-#     FindOpenSSL adds ws2_32 and crypt32 itself for static Windows libs;
-#     add YUBIN_MINGW_OPENSSL_SYSLIBS (below) for the rest (bcrypt).
+#     FindOpenSSL adds ws2_32 (and crypt32) itself for static Windows libs;
+#     YUBIN_MINGW_OPENSSL_SYSLIBS (below) lists all system libs needed.
 #   find_package(cmocka CONFIG REQUIRED)  -> cmocka::cmocka (added by
 #     mingw-deps.sh), or ${CMOCKA_INCLUDE_DIR} / ${CMOCKA_LIBRARIES}
 #   add_test() commands run through CMAKE_CROSSCOMPILING_EMULATOR
@@ -65,18 +65,24 @@ if(YUBIN_MINGW_PREFIX)
 endif()
 
 # --- static OpenSSL -----------------------------------------------------------
+# Plain variables (not cache entries), so they follow YUBIN_MINGW_PREFIX.
+# FindOpenSSL caches what it found (OPENSSL_*_LIBRARY): configure a fresh
+# build directory when the prefix changes.
 if(YUBIN_MINGW_PREFIX)
-  set(OPENSSL_ROOT_DIR "${YUBIN_MINGW_PREFIX}" CACHE PATH "mingw OpenSSL prefix")
+  set(OPENSSL_ROOT_DIR "${YUBIN_MINGW_PREFIX}")
 endif()
-set(OPENSSL_USE_STATIC_LIBS TRUE CACHE BOOL "link OpenSSL statically")
-# Windows libraries static libcrypto/libssl need, verified by linking:
-# ws2_32 (sockets, BIO), crypt32 (Windows cert store), bcrypt
-# (BCryptGenRandom for RAND), advapi32 (event log, crypto API) and user32
-# (GetProcessWindowStation etc.). advapi32 and user32 are already in
-# CMake's default mingw link line (CMAKE_C_STANDARD_LIBRARIES), FindOpenSSL
-# adds ws2_32 and crypt32; bcrypt is the one to add:
+set(OPENSSL_USE_STATIC_LIBS TRUE)
+# Windows import libraries the static libcrypto/libssl of mingw-deps.sh need,
+# verified by linking and by `nm -u` against the mingw import libraries:
+#   ws2_32    sockets (BIO, getaddrinfo)        - FindOpenSSL adds it
+#   advapi32  CryptGenRandom (RAND seeding), event log
+#   user32    GetProcessWindowStation, MessageBoxW
+# advapi32 and user32 are on gcc's and CMake's default mingw link line
+# anyway. crypt32 (FindOpenSSL adds it; only the disabled capi engine uses
+# it) and bcrypt (OpenSSL 3.0 uses BCryptGenRandom only with MSVC) are not
+# needed. For a plain link line:  -lssl -lcrypto -lws2_32 -ladvapi32 -luser32
 #   target_link_libraries(app PRIVATE OpenSSL::SSL ${YUBIN_MINGW_OPENSSL_SYSLIBS})
-set(YUBIN_MINGW_OPENSSL_SYSLIBS ws2_32 crypt32 bcrypt advapi32 user32)
+set(YUBIN_MINGW_OPENSSL_SYSLIBS ws2_32 advapi32 user32)
 
 # --- static executables -------------------------------------------------------
 # No libgcc_s / libwinpthread / libssl DLLs next to the .exe: only Windows

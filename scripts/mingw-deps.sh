@@ -57,14 +57,14 @@ pkg_installed() {
 
 # ---------------------------------------------------------------- packages
 ensure_packages() {
-    local want=(mingw-w64 dpkg-dev cmake make perl xz-utils)
+    local pkgs=(mingw-w64 dpkg-dev cmake make perl xz-utils)
     if [ "$SKIP_WINE" != 1 ]; then
-        want+=(wine)
+        pkgs+=(wine)
         # wine64 is an amd64 package; on Debian it provides /usr/lib/wine/wine64.
-        [ "$(dpkg --print-architecture)" = amd64 ] && want+=(wine64)
+        [ "$(dpkg --print-architecture)" = amd64 ] && pkgs+=(wine64)
     fi
     local missing=() p
-    for p in "${want[@]}"; do pkg_installed "$p" || missing+=("$p"); done
+    for p in "${pkgs[@]}"; do pkg_installed "$p" || missing+=("$p"); done
     [ "${#missing[@]}" -eq 0 ] && return 0
     log "installing: ${missing[*]}"
     [ "$apt_updated" = 1 ] || apt_update
@@ -72,13 +72,16 @@ ensure_packages() {
 }
 
 # ----------------------------------------------------------- version / key
-# Source version of the candidate of a binary package (handles binNMUs,
-# where the Source: field carries the source version in parentheses).
-src_version() {
-    apt-cache show --no-all-versions "$1" 2>/dev/null | awk '
+# "BINPKG SRCVERSION" for the candidates of the given binary packages (one
+# apt-cache call: loading apt's cache is most of a warm run's time). For a
+# binNMU the Source: field carries the source version in parentheses.
+src_versions() {
+    apt-cache show --no-all-versions "$@" 2>/dev/null | awk '
+        function out() { if (p != "") print p, (sv != "" ? sv : v); p = v = sv = "" }
+        /^Package:/ { out(); p = $2 }
         /^Source:/ { if (match($0, /\(.*\)/)) sv = substr($0, RSTART + 1, RLENGTH - 2) }
         /^Version:/ { v = $2 }
-        END { if (sv != "") print sv; else print v }'
+        END { out() }'
 }
 
 owner_version() {  # version of the installed package owning file $1
@@ -89,18 +92,22 @@ owner_version() {  # version of the installed package owning file $1
 
 ensure_packages
 
-ossl_ver=$(src_version openssl)
-cmocka_ver=$(src_version libcmocka-dev)
+get_versions() {
+    local vers
+    vers=$(src_versions openssl libcmocka-dev)
+    ossl_ver=$(awk '$1 == "openssl" { print $2 }' <<<"$vers")
+    cmocka_ver=$(awk '$1 == "libcmocka-dev" { print $2 }' <<<"$vers")
+}
+get_versions
 if [ -z "$ossl_ver" ] || [ -z "$cmocka_ver" ]; then
     [ "$apt_updated" = 1 ] || apt_update
-    ossl_ver=$(src_version openssl)
-    cmocka_ver=$(src_version libcmocka-dev)
+    get_versions
 fi
 [ -n "$ossl_ver" ] || die "cannot determine the Debian version of openssl"
 [ -n "$cmocka_ver" ] || die "cannot determine the Debian version of cmocka"
 
 cc_path=$(readlink -f "$(command -v $HOST-gcc)") || die "$HOST-gcc not found"
-gcc_ver=$(owner_version "$cc_path")
+gcc_ver=$(owner_version "$cc_path" || true)
 [ -n "$gcc_ver" ] || gcc_ver=$($HOST-gcc -dumpfullversion)
 crt_ver=$(dpkg-query -W -f='${Version}' mingw-w64-x86-64-dev 2>/dev/null || echo unknown)
 
@@ -110,7 +117,8 @@ prefix="$CACHE/mingw/$key"
 
 init_wine() {
     [ "$SKIP_WINE" = 1 ] && return 0
-    "$here/wine-run.sh" --init || die "wine prefix initialisation failed"
+    # fds 3 (our stdout) and 9 (build lock) must not leak into wineserver.
+    "$here/wine-run.sh" --init 3>&- 9>&- || die "wine prefix initialisation failed"
 }
 
 finish() {
@@ -218,8 +226,9 @@ add_deb_src() {
 }
 
 if ! have_source openssl "$ossl_ver" || ! have_source cmocka "$cmocka_ver"; then
-    if [ ! -e /etc/apt/sources.list.d/yubin-src.sources ] &&
-       [ -z "$(apt-get indextargets --format '$(CREATED_BY)' 'Created-By: Sources' 2>/dev/null)" ]; then
+    # shellcheck disable=SC2016 # $(CREATED_BY) is apt's format, not shell
+    src_targets=$(apt-get indextargets --format '$(CREATED_BY)' 'Created-By: Sources' 2>/dev/null || true)
+    if [ ! -e /etc/apt/sources.list.d/yubin-src.sources ] && [ -z "$src_targets" ]; then
         add_deb_src
     fi
     apt_update

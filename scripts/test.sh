@@ -133,6 +133,9 @@ else
     build_failed windows-deps
 fi
 
+# wine's server would otherwise linger for YUBIN_WINE_PERSIST seconds after the run.
+scripts/wine-run.sh --stop >/dev/null 2>&1 || true
+
 step "done"
 for f in "${failures[@]+"${failures[@]}"}"; do
     echo "FAILED: $f"
