@@ -113,6 +113,9 @@ class TlsOutputUnbounded(unittest.TestCase):
     does not read once made the server buffer up to 64 MiB per connection."""
 
     def test_tls_big_reply_uses_flat_memory(self):
+        if os.environ.get("ASAN_OPTIONS"):
+            # ASan's quarantine keeps freed memory resident; the native job measures this.
+            self.skipTest("resident memory is not meaningful under AddressSanitizer")
         srv = Echo()
         c = None
         try:
