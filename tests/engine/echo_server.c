@@ -205,7 +205,7 @@ static int load_tls(const char *root, struct yb_engine *engine)
 int main(int argc, char **argv)
 {
     const char *root = NULL;
-    bool tls = true;
+    bool tls = true, toggle = false, extra_on = false;
     struct yb_engine_limits lim;
     yb_engine_limits_default(&lim);
     for (int i = 1; i < argc; i++) {
@@ -243,6 +243,8 @@ int main(int argc, char **argv)
             if (end != NULL && *end == '/')
                 lim.min_rate_window_ms = (unsigned)strtoul(end + 1, &end, 10);
             i++;
+        } else if (strcmp(a, "--toggle-listener") == 0) {
+            toggle = true;
         } else if (strcmp(a, "--no-tls") == 0) {
             tls = false;
         } else {
@@ -265,20 +267,25 @@ int main(int argc, char **argv)
         return 1;
     if (tls && load_tls(root, g_engine) != 0)
         return 1;
-    struct yb_listen_spec specs[2];
+    struct yb_listen_spec specs[3];
     size_t n = tls ? 2 : 1;
     specs[0] = (struct yb_listen_spec){ "EchoListen", { { 0 }, 0 }, &echo_proto, YB_LISTEN_PLAIN };
     specs[1] =
         (struct yb_listen_spec){ "EchosListen", { { 0 }, 0 }, &echo_proto, YB_LISTEN_IMPLICIT };
     pal_addr_parse("127.0.0.1:0", &specs[0].addr);
     pal_addr_parse("127.0.0.1:0", &specs[1].addr);
-    struct pal_addr bound[2];
+    /* --toggle-listener: each reload adds or removes this one (live listener changes). */
+    struct yb_listen_spec extra = { "EchoExtraListen", { { 0 }, 0 }, &echo_proto, YB_LISTEN_PLAIN };
+    pal_addr_parse("127.0.0.1:0", &extra.addr);
+    struct pal_addr bound[3];
     char err[256];
     if (yb_engine_set_listeners(g_engine, specs, n, bound, err, sizeof(err)) != 0) {
         fprintf(stderr, "echo_server: %s\n", err);
         return 1;
     }
-    struct yb_bound_port ports[2] = { { "EchoListen", bound[0] }, { "EchosListen", bound[1] } };
+    struct yb_bound_port ports[3] = { { "EchoListen", bound[0] },
+                                      { "EchosListen", bound[1] },
+                                      { "EchoExtraListen", bound[2] } };
     if (yb_ports_write(root, ports, n) != 0 || yb_engine_start(g_engine) != 0)
         return 1;
     for (;;) {
@@ -293,8 +300,17 @@ int main(int argc, char **argv)
         if (got & PAL_PROC_RELOAD) {
             if (tls)
                 load_tls(root, g_engine);
-            if (yb_engine_set_listeners(g_engine, specs, n, bound, err, sizeof(err)) != 0)
+            if (toggle)
+                extra_on = !extra_on;
+            size_t want = n + (extra_on ? 1 : 0);
+            if (extra_on)
+                specs[n] = extra;
+            if (yb_engine_set_listeners(g_engine, specs, want, bound, err, sizeof(err)) != 0)
                 fprintf(stderr, "echo_server: reload: %s\n", err);
+            else if (toggle) {
+                ports[n] = (struct yb_bound_port){ "EchoExtraListen", bound[n] };
+                yb_ports_write(root, ports, want);
+            }
             fprintf(stderr, "echo_server: reloaded\n");
         }
     }

@@ -53,13 +53,17 @@ class Echo:
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise AssertionError("echo_server did not start: " + self.stderr())
             time.sleep(0.02)
-        self.ports = {}
-        with open(portfile) as f:
+        self.ports = self.read_ports()
+
+    def read_ports(self):
+        ports = {}
+        with open(os.path.join(self.root, "run", "ports.tab")) as f:
             for line in f:
                 if line.startswith("#"):
                     continue
                 svc, ip, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                self.ports[svc] = int(port)
+                ports[svc] = int(port)
+        return ports
 
     def stderr(self):
         if hasattr(self, "final_stderr"):
@@ -518,6 +522,55 @@ class Load(unittest.TestCase):
         for c in idle:
             self.assertEqual(c.line(), "-ERR timeout shutdown")
             self.assertTrue(c.closed())
+
+    def test_listeners_added_and_removed_under_load(self):
+        srv = Echo("--toggle-listener")
+        stop = threading.Event()
+        errors = []
+
+        def hammer():
+            # Keeps connecting to whatever port the extra listener last had.
+            while not stop.is_set():
+                port = srv.read_ports().get("EchoExtraListen")
+                if port is None:
+                    time.sleep(0.005)
+                    continue
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+                    s.recv(64)
+                    s.close()
+                except OSError:
+                    pass  # refused while the listener is away: expected
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(10):
+                srv.proc.send_signal(signal.SIGHUP)
+                want = "reloaded"
+                deadline = time.monotonic() + 10
+                while srv.stderr().count(want) < i + 1:
+                    self.assertLess(time.monotonic(), deadline, "reload %d did not finish" % i)
+                    time.sleep(0.01)
+                port = srv.read_ports().get("EchoExtraListen")
+                if i % 2 == 0:
+                    # Added: it serves.
+                    self.assertIsNotNone(port)
+                    c = Conn(socket.create_connection(("127.0.0.1", port), timeout=5))
+                    self.assertEqual(c.line(), "+ECHO ready plain")
+                    c.close()
+                else:
+                    self.assertIsNone(port)
+            c = srv.connect()
+            self.assertEqual(c.line(), "+ECHO ready plain")  # the fixed listener never left
+            c.close()
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        self.assertEqual(srv.stop(), 0)
+        self.assertEqual(errors, [])
 
     def test_reload_under_load(self):
         srv = Echo()

@@ -147,6 +147,26 @@ class DaemonAndTls(unittest.TestCase):
             srv.stop()
         self.assertEqual(open(os.path.join(self.root, "tls", "chain.pem")).read(), before)
 
+    def test_replaced_certificate_is_loaded_without_restart(self):
+        srv = h.Server(self.root)
+        try:
+            srv.wait_for(lambda: srv.log("tls").count("certificate loaded") == 1, what="start-up")
+            tls = os.path.join(self.root, "tls")
+            work = os.path.join(self.root, "newcert")
+            os.makedirs(work)
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                            "/CN=replaced.example.test", "-keyout", os.path.join(work, "key.pem"),
+                            "-out", os.path.join(work, "chain.pem")],
+                           check=True, capture_output=True, timeout=30)
+            # Replace both files the way an ACME client does: each one atomically.
+            for name in ("key.pem", "chain.pem"):
+                os.replace(os.path.join(work, name), os.path.join(tls, name))
+            srv.wait_for(lambda: srv.log("tls").count("certificate loaded") >= 2,
+                         what="the new certificate to be loaded")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
     def test_half_a_certificate_pair_is_an_error_not_overwritten(self):
         os.makedirs(os.path.join(self.root, "tls"))
         with open(os.path.join(self.root, "tls", "chain.pem"), "w") as f:
