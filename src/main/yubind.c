@@ -4,6 +4,7 @@
 #include "pal.h"
 #include "yb_config.h"
 #include "yb_log.h"
+#include "yb_passwd.h"
 #include "yb_server.h"
 
 #include <stdio.h>
@@ -19,11 +20,12 @@
 
 enum { EXIT_OK = 0, EXIT_CONFIG = 1, EXIT_USAGE = 2 };
 
-enum mode { MODE_RUN, MODE_CHECK, MODE_DAEMON, MODE_SERVICE, MODE_INSTALL, MODE_REMOVE };
+enum mode { MODE_RUN, MODE_CHECK, MODE_DAEMON, MODE_SERVICE, MODE_INSTALL, MODE_REMOVE, MODE_HASH };
 
 struct options {
     const char *root;
     enum mode mode;
+    unsigned iterations;
 };
 
 static void usage(FILE *out)
@@ -69,6 +71,19 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->mode = MODE_INSTALL;
         } else if (strcmp(a, "--remove-service") == 0) {
             o->mode = MODE_REMOVE;
+        } else if (strcmp(a, "--hash-password") == 0) {
+            o->mode = MODE_HASH;
+        } else if (strcmp(a, "--iterations") == 0) {
+            char *end = NULL;
+            unsigned long v = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || end == argv[i + 1] || *end != '\0' ||
+                v < YB_PASSWD_MIN_ITERATIONS || v > YB_PASSWD_MAX_ITERATIONS) {
+                fprintf(stderr, "yubind: --iterations wants a number from %u to %u\n",
+                        YB_PASSWD_MIN_ITERATIONS, YB_PASSWD_MAX_ITERATIONS);
+                return EXIT_USAGE;
+            }
+            o->iterations = (unsigned)v;
+            i++;
         } else if (strcmp(a, "--version") == 0) {
             printf("yubind %s\n", YUBIN_VERSION);
             exit(EXIT_OK);
@@ -80,7 +95,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             return EXIT_USAGE;
         }
     }
-    if (o->mode != MODE_REMOVE && (o->root == NULL || o->root[0] == '\0')) {
+    if (o->mode != MODE_REMOVE && o->mode != MODE_HASH && (o->root == NULL || o->root[0] == '\0')) {
         fprintf(stderr, "yubind: the data root is required: yubind -r ROOT (try --help)\n");
         return EXIT_USAGE;
     }
@@ -158,6 +173,39 @@ static int remove_service(void)
     return EXIT_OK;
 }
 
+/* Reads the first line of stdin as a password and prints its stored form. */
+static int hash_password(unsigned iterations)
+{
+    char buf[YB_LIMIT_PASSWORD + 3], out[YB_PASSWD_STORED_MAX];
+    size_t n = fread(buf, 1, sizeof(buf), stdin);
+    size_t len = 0;
+    while (len < n && buf[len] != '\n')
+        len++;
+    if (len == n && n == sizeof(buf)) {
+        fprintf(stderr, "yubind: the password is longer than %d bytes\n", YB_LIMIT_PASSWORD);
+        return EXIT_USAGE;
+    }
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (len == 0) {
+        fprintf(stderr, "yubind: no password on standard input\n");
+        return EXIT_USAGE;
+    }
+    if (memchr(buf, '\0', len) != NULL) {
+        fprintf(stderr, "yubind: the password contains a NUL byte\n");
+        return EXIT_USAGE;
+    }
+    int rc = yb_passwd_hash(buf, len, iterations ? iterations : YB_PASSWD_DEFAULT_ITERATIONS, out,
+                            sizeof(out));
+    memset(buf, 0, sizeof(buf));
+    if (rc != 0) {
+        fprintf(stderr, "yubind: cannot hash the password: %s\n", yb_strerror(rc));
+        return EXIT_USAGE;
+    }
+    printf("%s\n", out);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
@@ -167,6 +215,7 @@ int main(int argc, char **argv)
     yb_log_configure(NULL, true, YB_LOG_INFO);
 
     switch (opt.mode) {
+    case MODE_HASH: return hash_password(opt.iterations);
     case MODE_INSTALL: return install_service(opt.root);
     case MODE_REMOVE: return remove_service();
     case MODE_SERVICE:

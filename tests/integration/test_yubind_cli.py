@@ -202,6 +202,38 @@ class DaemonAndTls(unittest.TestCase):
             time.sleep(0.05)
         self.assertIn("shutting down", open(log).read())
 
+class HashPassword(unittest.TestCase):
+    def hash(self, stdin, *args):
+        p = subprocess.run([h.YUBIND, "--hash-password", *args], input=stdin,
+                           capture_output=True, timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def test_stored_form_verifies_with_an_independent_implementation(self):
+        import base64
+        import hashlib
+        import hmac
+        rc, out, err = self.hash(b"s3cret p\xc3\xa4ss\r\n", "--iterations", "4096")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(out.startswith("{SCRAM-SHA-256}4096,"), out)
+        it, salt, stored, server = out.strip()[len("{SCRAM-SHA-256}"):].split(",")
+        salted = hashlib.pbkdf2_hmac("sha256", "s3cret päss".encode(), base64.b64decode(salt),
+                                     int(it))
+        client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+        self.assertEqual(base64.b64decode(stored), hashlib.sha256(client_key).digest())
+        self.assertEqual(base64.b64decode(server),
+                         hmac.new(salted, b"Server Key", "sha256").digest())
+
+    def test_default_iterations_and_refusals(self):
+        rc, out, _ = self.hash(b"pencil\n")
+        self.assertEqual(rc, 0)
+        self.assertTrue(out.startswith("{SCRAM-SHA-256}100000,"))
+        self.assertEqual(self.hash(b"")[0], 2)
+        self.assertEqual(self.hash(b"\n")[0], 2)
+        self.assertEqual(self.hash(b"a\x00b\n")[0], 2)
+        self.assertEqual(self.hash(b"x" * 1024 + b"\n")[0], 0)
+        self.assertEqual(self.hash(b"x" * 1025 + b"\n")[0], 2)
+        self.assertEqual(self.hash(b"pencil\n", "--iterations", "10")[0], 2)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
