@@ -30,6 +30,12 @@ struct conf_part {
     struct file_sig sig;
     struct yb_tab *tab;
     struct yb_vars *vars; /* server.tab only */
+    /* The typed view of an account file (one of these, by file): */
+    struct yb_domains *domains;
+    struct yb_aliasdomains *aliasdomains;
+    struct yb_users *users;
+    struct yb_aliases *aliases;
+    struct yb_relay *relay;
 };
 
 struct yb_config {
@@ -65,6 +71,39 @@ const struct yb_tab *yb_config_tab(const struct yb_config *cfg, enum yb_conf_fil
     return t != NULL ? t : &empty_tab;
 }
 
+const struct yb_domains *yb_config_domains(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_DOMAINS]->domains;
+}
+
+const struct yb_aliasdomains *yb_config_aliasdomains(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_ALIASDOMAIN]->aliasdomains;
+}
+
+const struct yb_users *yb_config_users(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_MAILUSERS]->users;
+}
+
+const struct yb_aliases *yb_config_aliases(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_ALIASES]->aliases;
+}
+
+const struct yb_relay *yb_config_relay(const struct yb_config *cfg)
+{
+    return cfg->part[YB_CF_SMTPRELAY]->relay;
+}
+
+void yb_config_address_book(const struct yb_config *cfg, struct yb_address_book *book_r)
+{
+    book_r->domains = yb_config_domains(cfg);
+    book_r->aliasdomains = yb_config_aliasdomains(cfg);
+    book_r->users = yb_config_users(cfg);
+    book_r->aliases = yb_config_aliases(cfg);
+}
+
 bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id)
 {
     return cfg->part[id]->sig.exists;
@@ -80,8 +119,14 @@ static void part_unref(struct conf_part **p)
     if (*p == NULL)
         return;
     if (atomic_fetch_sub(&(*p)->refs, 1) == 1) {
-        yb_tab_free(&(*p)->tab);
+        /* The typed views point into the tab: free them first. */
         yb_vars_free(&(*p)->vars);
+        yb_domains_free(&(*p)->domains);
+        yb_aliasdomains_free(&(*p)->aliasdomains);
+        yb_users_free(&(*p)->users);
+        yb_aliases_free(&(*p)->aliases);
+        yb_relay_free(&(*p)->relay);
+        yb_tab_free(&(*p)->tab);
         free(*p);
     }
     *p = NULL;
@@ -197,14 +242,26 @@ static int load_part(const struct yb_confstore *s, enum yb_conf_file_id id,
         part->tab = tab;
         break;
     }
-    if (id == YB_CF_SERVER) {
-        struct warn_ctx w = {path};
-        rc = yb_vars_load(part->tab, &part->vars, &err, log_warning, &w);
-        if (rc != 0) {
-            yb_tab_error_format(&err, path, errbuf, errsize);
-            part_unref(&part);
-            return rc;
-        }
+    struct warn_ctx w = { path };
+    switch (id) {
+    case YB_CF_SERVER: rc = yb_vars_load(part->tab, &part->vars, &err, log_warning, &w); break;
+    case YB_CF_DOMAINS:
+        rc = yb_domains_load(part->tab, &part->domains, &err, log_warning, &w);
+        break;
+    case YB_CF_ALIASDOMAIN:
+        rc = yb_aliasdomains_load(part->tab, &part->aliasdomains, &err, log_warning, &w);
+        break;
+    case YB_CF_MAILUSERS: rc = yb_users_load(part->tab, &part->users, &err, log_warning, &w); break;
+    case YB_CF_ALIASES:
+        rc = yb_aliases_load(part->tab, &part->aliases, &err, log_warning, &w);
+        break;
+    case YB_CF_SMTPRELAY: rc = yb_relay_load(part->tab, &part->relay, &err, log_warning, &w); break;
+    default: rc = 0; break; /* ctrlaccounts.tab: typed with CTRL */
+    }
+    if (rc != 0) {
+        yb_tab_error_format(&err, path, errbuf, errsize);
+        part_unref(&part);
+        return rc;
     }
     *part_r = part;
     return 0;

@@ -12,6 +12,10 @@
  * a new snapshot and swaps it in only if every changed file parses; a file
  * that fails leaves the old snapshot in force, and its error is reported once
  * (not again until the file changes once more).
+ *
+ * Loading a file also builds its typed view (server.tab: yb_vars.h; the
+ * account files: yb_accounts.h); a record the view refuses fails the file
+ * just like a syntax error, with file:line:column.
  */
 #ifndef YB_CONFIG_H
 #define YB_CONFIG_H
@@ -19,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "yb_accounts.h"
 #include "yb_tab.h"
 #include "yb_vars.h"
 
@@ -45,6 +50,19 @@ const char *yb_conf_file_name(enum yb_conf_file_id id);
 /* The server variables of a snapshot. Never NULL. */
 const struct yb_vars *yb_config_vars(const struct yb_config *cfg);
 
+/*
+ * The typed views of the account files (empty when a file does not exist).
+ * Never NULL; valid while the caller holds its reference to cfg.
+ */
+const struct yb_domains *yb_config_domains(const struct yb_config *cfg);
+const struct yb_aliasdomains *yb_config_aliasdomains(const struct yb_config *cfg);
+const struct yb_users *yb_config_users(const struct yb_config *cfg);
+const struct yb_aliases *yb_config_aliases(const struct yb_config *cfg);
+const struct yb_relay *yb_config_relay(const struct yb_config *cfg);
+
+/* Fills book with the snapshot's tables, for yb_resolve(). */
+void yb_config_address_book(const struct yb_config *cfg, struct yb_address_book *book_r);
+
 /* The records of one file (an empty table if the file does not exist). Never NULL. */
 const struct yb_tab *yb_config_tab(const struct yb_config *cfg, enum yb_conf_file_id id);
 
@@ -64,7 +82,8 @@ void yb_config_unref(struct yb_config **cfg);
  * Loads every tab file under root into the first snapshot. Missing files are
  * empty; a root that is not a directory, or any file that does not parse, is
  * an error: *store_r stays NULL and errbuf gets "file:line:column: why".
- * Warnings (unknown server.tab variables...) go to the log.
+ * Warnings (unknown server.tab variables, host bits set in smtprelay.tab
+ * networks...) go to the log.
  */
 int yb_confstore_open(const char *root, struct yb_confstore **store_r, char *errbuf,
                       size_t errsize);
