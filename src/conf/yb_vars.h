@@ -65,6 +65,16 @@ enum yb_var_type {
     X(Workers, YB_VT_INT, "0", 0, 1024, "worker threads for commands; 0 = 2 per CPU, at least 4")  \
     X(ShutdownGrace, YB_VT_DURATION, "10s", 0, 3600,                                               \
       "running commands may finish within this on stop")                                           \
+    X(MaxMessageSize, YB_VT_SIZE, "50M", 1024, 2147483647, "largest message accepted (SMTP SIZE)") \
+    X(MaxMBSize, YB_VT_INT, "0", 0, 4194304, "mailbox quota per account in MiB; 0 = none")         \
+    X(SmtpMaxRecipients, YB_VT_INT, "1000", 100, 100000, "recipients per message")                 \
+    X(SmtpMaxTextLine, YB_VT_INT, "998", 0, 1000000,                                               \
+      "longest line in a message body without CRLF; 0 = no limit")                                 \
+    X(SmtpNormalizeBareLineEnds, YB_VT_BOOL, "no", 0, 0,                                           \
+      "accept bare CR or LF in DATA as CRLF instead of refusing the message")                      \
+    X(SmtpSenderAnyAddress, YB_VT_BOOL, "no", 0, 0,                                                \
+      "let authenticated users send as any address, not only their own and aliases")               \
+    X(SmtpMaxBadCommands, YB_VT_INT, "10", 1, 1000, "errors before the session is closed")         \
     X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                         \
     X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)")      \
     X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")              \

@@ -10,13 +10,25 @@ import time
 YUBIND = os.environ.get("YUBIND", "yubind")
 
 
+LISTENERS = ("SmtpListen", "SubmissionListen", "SmtpsListen", "Pop3Listen", "Pop3sListen",
+             "ImapListen", "ImapsListen", "CtrlListen", "CtrlsListen")
+
+
 def make_root(files=None):
-    """A fresh data root under $YB_TEST_TMP with the given {name: text} files."""
+    """A fresh data root under $YB_TEST_TMP with the given {name: text} files.
+    Every listener server.tab does not set is put on 127.0.0.1 with an
+    OS-chosen port, so tests never bind the standard ports or collide."""
     base = os.environ.get("YB_TEST_TMP") or None
     if base:
         os.makedirs(base, exist_ok=True)
     root = tempfile.mkdtemp(prefix="yubin-root-", dir=base)
-    for name, text in (files or {}).items():
+    files = dict(files or {})
+    server = files.get("server.tab", "")
+    for var in LISTENERS:
+        if '"%s"' % var not in server:
+            server += '"%s"\t"127.0.0.1:0"\n' % var
+    files["server.tab"] = server
+    for name, text in files.items():
         write_atomic(root, name, text)
     return root
 
