@@ -7,6 +7,7 @@
  */
 #include "yb_server.h"
 #include "pal.h"
+#include "smtp_server.h"
 #include "yb_engine.h"
 #include "yb_log.h"
 #include "yb_ports.h"
@@ -24,9 +25,9 @@ struct service_def {
 };
 
 static const struct service_def services[] = {
-    { YB_VAR_SmtpListen, "SMTP", NULL, YB_LISTEN_PLAIN },
-    { YB_VAR_SubmissionListen, "submission", NULL, YB_LISTEN_PLAIN },
-    { YB_VAR_SmtpsListen, "submission over TLS", NULL, YB_LISTEN_IMPLICIT },
+    { YB_VAR_SmtpListen, "SMTP", &yb_smtp_proto_mx, YB_LISTEN_PLAIN },
+    { YB_VAR_SubmissionListen, "submission", &yb_smtp_proto_submission, YB_LISTEN_PLAIN },
+    { YB_VAR_SmtpsListen, "submission over TLS", &yb_smtp_proto_smtps, YB_LISTEN_IMPLICIT },
     { YB_VAR_Pop3Listen, "POP3", NULL, YB_LISTEN_PLAIN },
     { YB_VAR_Pop3sListen, "POP3 over TLS", NULL, YB_LISTEN_IMPLICIT },
     { YB_VAR_ImapListen, "IMAP", NULL, YB_LISTEN_PLAIN },
