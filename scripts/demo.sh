@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DYUBIN_TESTS=OFF >/dev/null
 cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target yubind >/dev/null
+mkdir -p "${YUBIN_DEMO_ROOT:-$PWD/demo-root}" 2>/dev/null || true
 
 root=${YUBIN_DEMO_ROOT:-$PWD/demo-root}
 if [[ ! -f "$root/server.tab" ]]; then
@@ -29,18 +30,32 @@ if [[ ! -f "$root/server.tab" ]]; then
 "CtrlsListen"	"127.0.0.1:6018"
 TAB
     printf '"demo.yubin.test"\n' >> "$root/domains.tab"
+    # A demo account (password "demo-password") and an alias to it.
+    hash=$(printf 'demo-password\n' | build/release/yubind --hash-password)
+    printf '"demo.yubin.test"\t"demo"\t"%s"\t1\t"demo"\t"U"\n' "$hash" >> "$root/mailusers.tab"
+    printf '"demo.yubin.test"\t"postmaster"\t"demo"\n' >> "$root/aliases.tab"
 fi
 
 build/release/yubind -r "$root" --check-config
 cat <<EOF2
 
-yubind is starting on the demo root $root
-  - its configuration is the .tab files there; edit one (e.g. add a domain to
-    domains.tab) and watch it reload within 2 s, or send SIGHUP;
-  - logs are in $root/logs/;
-  - Ctrl-C stops it.
-Mail service (SMTP, POP3, IMAP, CTRL listeners) arrives with the next issues;
-this build loads, validates and live-reloads the configuration.
+yubind is starting on the demo root $root (loopback only).
+Domain demo.yubin.test, account demo@demo.yubin.test, password demo-password.
+
+Send a message (SMTP on 127.0.0.1:2525, submission with STARTTLS on 2587,
+SMTPS on 2465), for example with swaks:
+  swaks --server 127.0.0.1:2525 --to demo@demo.yubin.test
+  swaks --server 127.0.0.1:2587 --tls --auth-user demo@demo.yubin.test \\
+        --auth-password demo-password --from demo@demo.yubin.test --to demo@demo.yubin.test
+or with Python:
+  python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("me@example.org",
+      ["demo@demo.yubin.test"], b"Subject: hello\\r\\n\\r\\nIt works.\\r\\n")'
+It lands in $root/domains/demo.yubin.test/demo/Maildir/new/.
+Mail to other domains is refused unless you authenticate on 2587/2465; it
+is then queued in $root/spool/ (outbound delivery comes with the next issue).
+Configuration is the .tab files in $root (edits reload within 2 s; SIGHUP
+too), logs are in $root/logs/, and Ctrl-C stops the server. POP3, IMAP and
+CTRL are not part of this build yet.
 
 EOF2
 exec build/release/yubind -r "$root"

@@ -47,7 +47,9 @@ struct smtp_cmd {
  * Splits a command line into verb and argument. The verb is matched
  * case-insensitively; "MAIL FROM:" and "RCPT TO:" are recognised with the
  * colon (arg then starts after it, spaces skipped). Returns 0, or YB_EPARSE
- * for an empty line or a verb we do not know (verb = SMTP_UNKNOWN).
+ * for an empty line or a verb we do not know (verb = SMTP_UNKNOWN); MAIL or
+ * RCPT without FROM:/TO: is YB_EPARSE with the verb set and an empty arg, so
+ * the session can answer 501 rather than 500.
  */
 int smtp_parse_command(struct yb_slice line, struct smtp_cmd *cmd_r);
 
@@ -86,8 +88,9 @@ enum smtp_path_error {
 /*
  * Parses the argument of MAIL FROM: or RCPT TO: (after the colon): a path in
  * angle brackets, then space-separated ESMTP parameters. utf8_allowed says
- * whether non-ASCII is permitted (SMTPUTF8 declared on this MAIL, or a
- * RCPT in such a transaction). Percent-hacks and '!' are kept in the local
+ * whether non-ASCII is permitted (on MAIL, an SMTPUTF8 parameter on the same
+ * line permits it too; for RCPT, pass whether the transaction declared it).
+ * A 255-octet domain cannot fit a 256-octet path: the longest usable is 252. Percent-hacks and '!' are kept in the local
  * part verbatim (they never make an address relayable: the domain decides).
  * A source route is stripped (had_source_route). "<>" is accepted only when
  * is_mail is true; "<Postmaster>" only when it is false.
@@ -95,15 +98,16 @@ enum smtp_path_error {
 enum smtp_path_error smtp_parse_path(struct yb_slice arg, bool is_mail, bool utf8_allowed,
                                      struct smtp_path *path_r, struct smtp_params *params_r);
 
-/* True when the SMTPUTF8 parameter is among params (MAIL FROM). */
+/* True when the parameter key (case-insensitive) is among params. */
 bool smtp_params_has(const struct smtp_params *params, const char *key);
 
-/* The value of key (case-insensitive), or NULL. */
+/* The parameter named key (case-insensitive), or NULL. */
 const struct smtp_param *smtp_params_get(const struct smtp_params *params, const char *key);
 
 /*
- * Decodes xtext (RFC 3461: "+XX" hex escapes) into out. YB_EPARSE for bad
- * escapes or characters outside xchar, YB_ERANGE if out is too small.
+ * Decodes xtext (RFC 3461: "+XX" hex escapes; lower-case hex accepted) into
+ * out, NUL-terminated (so out needs the decoded length + 1). YB_EPARSE for
+ * bad escapes or characters outside xchar, YB_ERANGE if out is too small.
  */
 int smtp_xtext_decode(struct yb_slice in, char *out, size_t outsize, size_t *len_r);
 

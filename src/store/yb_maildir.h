@@ -15,7 +15,13 @@
  *   <secs>.M<usecs>P<pid>Q<counter>R<random hex>.<host>,S=<size>,W=<size>
  * with '/' and ':' in the host escaped as \057 and \072 (and ';' as \073),
  * where size is the byte size of the file and W the size with CRLF line
- * endings (the file is stored with CRLF, so both are equal).
+ * endings (the file is stored with CRLF, so both are equal). The escaped
+ * host keeps a backslash, which Windows cannot have in a file name: there a
+ * host name with '/', ':' or ';' fails delivery (ordinary names are fine).
+ *
+ * Maildirs are created when first delivered to; a destination given twice
+ * gets one copy; the destination array is copied. With quota 0, an existing
+ * maildirsize is kept up to date but none is created.
  */
 #ifndef YB_MAILDIR_H
 #define YB_MAILDIR_H

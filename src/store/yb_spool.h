@@ -24,10 +24,15 @@
  *   "body"     "7BIT"|"8BITMIME"|"BINARYMIME"
  *   "client"   "<ip>"   "helo" "<name>"   "auth" "<user or empty>"
  *   "rcpt"     "<address>" "<state>" "<notify>" "<orcpt>" "<attempts>" "<last error>"
- * with one "rcpt" record per recipient; state is "pending", "sent",
+ *   "end"      "<number of rcpt records>"
+ * with "version" first, one "rcpt" record per recipient and "end" last (so
+ * an envelope cut at a line boundary is recognised as incomplete); state is "pending", "sent",
  * "failed" or "deferred". Unknown record names are ignored on read (newer
  * minor versions); a version greater than the one this build knows is
- * refused with a clear error.
+ * refused with YB_ENOTSUP and a clear message. After a successful parse no
+ * string is NULL (missing optional records read as "", body as "7BIT").
+ * Errors in errbuf read "line:column: why"; yb_spool_read_envelope prefixes
+ * the path and checks that the id inside matches the file name.
  */
 #ifndef YB_SPOOL_H
 #define YB_SPOOL_H
@@ -83,8 +88,10 @@ struct yb_spool_msg;
 int yb_spool_begin(const char *root, char id_r[YB_SPOOL_ID_MAX + 1], struct yb_spool_msg **m_r);
 int yb_spool_write(struct yb_spool_msg *m, const void *data, size_t len);
 /*
- * Commits: env->id is set to the message's id; returns 0 only when message
- * and envelope are on stable storage and the envelope is in queue/.
+ * Commits: env->id is set to the message's id (the caller sets arrival);
+ * returns 0 only when message and envelope are on stable storage and the
+ * envelope is in queue/. A failed commit is final: what it created is
+ * removed, and only yb_spool_free remains to be called.
  */
 int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env);
 /* Frees; an uncommitted message leaves nothing behind. */
