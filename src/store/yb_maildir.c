@@ -18,6 +18,7 @@
  * so delivering into existing Maildirs (the common case) costs no stat.
  */
 #include "yb_maildir.h"
+#include "yb_maildir_int.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,7 +67,7 @@ static atomic_uint_fast64_t md_counter;
 
 /* ---- small formatting helpers (no printf for 64-bit values) ---- */
 
-static size_t fmt_u64(char *buf, uint64_t v)
+size_t yb__maildir_fmt_u64(char *buf, uint64_t v)
 {
     char tmp[20];
     size_t n = 0;
@@ -105,7 +106,7 @@ static void str_cstr(struct md_str *s, const char *text)
 static void str_u64(struct md_str *s, uint64_t v)
 {
     char buf[20];
-    str_add(s, buf, fmt_u64(buf, v));
+    str_add(s, buf, yb__maildir_fmt_u64(buf, v));
 }
 
 static int join3(char *buf, const char *a, const char *b, const char *c)
@@ -448,7 +449,7 @@ static void account(const struct md_dest *md, uint64_t size)
     if (rc == YB_ENOENT)
         return;
     if (rc == 0) {
-        size_t n = fmt_u64(line, size);
+        size_t n = yb__maildir_fmt_u64(line, size);
         memcpy(line + n, " 1\n", 3);
         /* One write call: O_APPEND keeps concurrent appenders' lines whole. */
         rc = pal_file_write_all(f, line, n + 3);

@@ -46,8 +46,7 @@ int yb_maildir_create(const char *path);
  * S= size in names, stat otherwise) only when the file is missing, damaged
  * or has grown past 5120 bytes. Never scans on every delivery.
  */
-int yb_maildir_usage(const char *path, uint64_t quota_bytes, uint64_t *bytes_r,
-                     uint64_t *count_r);
+int yb_maildir_usage(const char *path, uint64_t quota_bytes, uint64_t *bytes_r, uint64_t *count_r);
 
 struct yb_delivery;
 

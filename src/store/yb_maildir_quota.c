@@ -19,6 +19,7 @@
  *  - with no quota (0) the file is read if present but never created.
  */
 #include "yb_maildir.h"
+#include "yb_maildir_int.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -260,19 +261,6 @@ static int scan_maildir(const char *path, uint64_t *bytes_r, uint64_t *count_r)
 
 /* ---- the public entry ---- */
 
-static size_t put_u64(char *buf, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* True when an over-quota maildirsize is old enough to distrust. */
 static bool stale(const char *file)
 {
@@ -316,12 +304,12 @@ int yb_maildir_usage(const char *path, uint64_t quota_bytes, uint64_t *bytes_r, 
     if (quota_bytes != 0 || exists) {
         /* "<quota>S\n<bytes> <count>\n" */
         char text[80];
-        size_t n = put_u64(text, quota_bytes);
+        size_t n = yb__maildir_fmt_u64(text, quota_bytes);
         text[n++] = 'S';
         text[n++] = '\n';
-        n += put_u64(text + n, bytes);
+        n += yb__maildir_fmt_u64(text + n, bytes);
         text[n++] = ' ';
-        n += put_u64(text + n, count);
+        n += yb__maildir_fmt_u64(text + n, count);
         text[n++] = '\n';
         /* A cache: failing to rewrite it does not make the numbers wrong. */
         (void)pal_file_replace(file, text, n);

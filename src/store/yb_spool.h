@@ -52,10 +52,10 @@
 enum yb_rcpt_state { YB_RCPT_PENDING, YB_RCPT_SENT, YB_RCPT_FAILED, YB_RCPT_DEFERRED };
 
 struct yb_env_rcpt {
-    char *addr;      /* local@domain */
+    char *addr; /* local@domain */
     enum yb_rcpt_state state;
-    char *notify;    /* "" or e.g. "SUCCESS,FAILURE" */
-    char *orcpt;     /* "" or "rfc822;addr" (decoded) */
+    char *notify; /* "" or e.g. "SUCCESS,FAILURE" */
+    char *orcpt;  /* "" or "rfc822;addr" (decoded) */
     unsigned attempts;
     char *last_error;
 };
