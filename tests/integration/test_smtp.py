@@ -112,9 +112,10 @@ class Receive(unittest.TestCase):
         self.assertTrue(m.startswith(b"Return-Path: <a@remote.test>\r\nReceived: from "), m[:200])
         self.assertIn(b"with ESMTP id ", m)
         self.assertTrue(m.endswith(MSG))
-        # Maildir names carry the size (Dovecot's S=).
-        name = sorted(os.listdir(os.path.join(self.s.maildir("alice"), "new")))[-1]
-        self.assertIn(",S=%d" % len(m), name)
+        # Maildir names carry the size (Dovecot's S=): true of every file in new/.
+        newdir = os.path.join(self.s.maildir("alice"), "new")
+        for name in os.listdir(newdir):
+            self.assertIn(",S=%d," % os.path.getsize(os.path.join(newdir, name)), name)
         self.assertEqual(os.listdir(os.path.join(self.s.maildir("alice"), "tmp")), [])
 
     def test_alias_and_multi_alias_one_copy_each(self):
