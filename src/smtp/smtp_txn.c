@@ -511,7 +511,10 @@ static void finish_message(struct yb_session *s, struct smtp_session *ss, bool d
         }
     }
     if (code != 0) {
-        if (code == YB_ENOSPC) {
+        if (code == YB_ELIMIT) {
+            smtp_reply(s, "552 5.2.2 Mailbox full");
+            result = "over quota";
+        } else if (code == YB_ENOSPC) {
             smtp_reply(s, "452 4.3.1 Insufficient system storage or mailbox full");
             result = "no space";
         } else {

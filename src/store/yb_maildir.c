@@ -506,7 +506,7 @@ static int check_quotas(struct yb_delivery *d)
         if (rc != 0)
             return rc;
         if (bytes > md->quota || d->size > md->quota - bytes)
-            return YB_ENOSPC;
+            return YB_ELIMIT; /* over quota: told apart from a full disk */
     }
     return 0;
 }

@@ -62,9 +62,10 @@ int yb_delivery_write(struct yb_delivery *d, const void *data, size_t len);
 
 /*
  * Makes the message durable in every destination: returns 0 only when it is
- * in new/ of all of them and on stable storage. YB_ENOSPC when a quota would
- * be exceeded or the disk is full (nothing stays delivered), another error
- * for I/O failures. The delivery is finished either way; free it.
+ * in new/ of all of them and on stable storage. YB_ELIMIT when a quota would
+ * be exceeded, YB_ENOSPC when the disk is full (nothing stays delivered in
+ * either case), another error for I/O failures. The delivery is finished
+ * either way; free it.
  */
 int yb_delivery_commit(struct yb_delivery *d);
 

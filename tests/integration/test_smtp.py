@@ -323,8 +323,9 @@ class Limits(unittest.TestCase):
                     if code == 452:
                         refused = True
                         break
-                    code, _ = c.data(b"Subject: fill\r\n\r\n" + (b"z" * 990 + b"\r\n") * 19)
-                    if code in (452, 552):
+                    code, msg = c.data(b"Subject: fill\r\n\r\n" + (b"z" * 990 + b"\r\n") * 19)
+                    if code == 552:
+                        self.assertIn(b"5.2.2", msg)  # over quota, not a full disk
                         refused = True
                         break
                     self.assertEqual(code, 250)

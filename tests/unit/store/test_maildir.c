@@ -605,7 +605,7 @@ static void test_quota_limit(void **state)
     assert_int_equal(yb_maildir_usage(P(p, "Maildir", NULL), 100, &bytes, &count), 0);
     assert_int_equal(bytes, 100);
     assert_int_equal(count, 2);
-    assert_int_equal(deliver_q(m, 1, q, buf, 1), YB_ENOSPC); /* one byte over */
+    assert_int_equal(deliver_q(m, 1, q, buf, 1), YB_ELIMIT); /* one byte over */
     assert_maildir("Maildir", 2);
     assert_int_equal(deliver_q(m, 1, q, buf, 0), 0); /* nothing more still fits */
     assert_maildir("Maildir", 3);
@@ -613,14 +613,14 @@ static void test_quota_limit(void **state)
     /* Over in the second destination: nowhere. */
     const char *m3[] = { "free", "Maildir", "free2" };
     uint64_t q3[] = { 0, 100, 1000 };
-    assert_int_equal(deliver_q(m3, 3, q3, buf, 1), YB_ENOSPC);
+    assert_int_equal(deliver_q(m3, 3, q3, buf, 1), YB_ELIMIT);
     assert_maildir("free", 0);
     assert_no_message("free2");
     assert_maildir("Maildir", 3);
     /* A fresh Maildir with a quota smaller than the message. */
     const char *m4[] = { "tiny" };
     uint64_t q4[] = { 99 };
-    assert_int_equal(deliver_q(m4, 1, q4, buf, 100), YB_ENOSPC);
+    assert_int_equal(deliver_q(m4, 1, q4, buf, 100), YB_ELIMIT);
     assert_maildir("tiny", 0);
 }
 
@@ -712,7 +712,7 @@ static void test_maildirsize(void **state)
     assert_int_equal(yb_maildir_usage(md, 1000, &bytes, &count), 0);
     assert_int_equal(bytes, 2000);
     assert_int_equal(g_dir_opens, 0);
-    assert_int_equal(deliver_q(m, 1, q, "x", 1), YB_ENOSPC);
+    assert_int_equal(deliver_q(m, 1, q, "x", 1), YB_ELIMIT);
 
     /* No quota: read if present, never created. */
     assert_int_equal(pal_fs_unlink(msz), 0);
