@@ -4,6 +4,7 @@
  * chain.pem and key.pem with real ones later.
  */
 #include "yb_tls.h"
+#include "yb_tls_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,19 +41,6 @@ static bool hostname_ok(const char *h)
             return false;
     }
     return true;
-}
-
-static void ossl_err(char *errbuf, size_t errsize, const char *what)
-{
-    char reason[YB_TLS_ERR_MAX];
-    unsigned long e = ERR_get_error();
-    if (e != 0)
-        ERR_error_string_n(e, reason, sizeof(reason));
-    else
-        snprintf(reason, sizeof(reason), "unknown OpenSSL error");
-    ERR_clear_error();
-    if (snprintf(errbuf, errsize, "%s: %s", what, reason) < 0 && errsize > 0)
-        errbuf[0] = '\0';
 }
 
 static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -158,12 +146,12 @@ static int generate(const char *chain_path, const char *key_path, const char *ho
     BIO *key_pem = NULL, *cert_pem = NULL;
     EVP_PKEY *key = EVP_EC_gen("P-256");
     if (key == NULL) {
-        ossl_err(errbuf, errsize, "generating the TLS key");
+        yb__tls_openssl_error(errbuf, errsize, "generating the TLS key");
         goto done;
     }
     cert = make_cert(key, hostname);
     if (cert == NULL) {
-        ossl_err(errbuf, errsize, "making the self-signed certificate");
+        yb__tls_openssl_error(errbuf, errsize, "making the self-signed certificate");
         goto done;
     }
     /* The key's PEM lives in secure memory, cleansed when freed. */
@@ -172,7 +160,7 @@ static int generate(const char *chain_path, const char *key_path, const char *ho
     if (key_pem == NULL || cert_pem == NULL ||
         !PEM_write_bio_PrivateKey(key_pem, key, NULL, NULL, 0, NULL, NULL) ||
         !PEM_write_bio_X509(cert_pem, cert)) {
-        ossl_err(errbuf, errsize, "encoding the TLS key and certificate");
+        yb__tls_openssl_error(errbuf, errsize, "encoding the TLS key and certificate");
         goto done;
     }
     /*

@@ -16,6 +16,7 @@
  * state is kept per client. Ticket lifetime is capped at two hours.
  */
 #include "yb_tls.h"
+#include "yb_tls_int.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -186,8 +187,7 @@ static void bio_method_init(void)
 
 /* ---- errors ---- */
 
-/* Formats "what: OpenSSL's first queued error" into buf and empties the error queue. */
-static void openssl_error(char *buf, size_t size, const char *what)
+void yb__tls_openssl_error(char *buf, size_t size, const char *what)
 {
     char reason[YB_TLS_ERR_MAX];
     unsigned long e = ERR_get_error();
@@ -219,7 +219,7 @@ static int conn_error(struct yb_tls_conn *c, int ret, const char *what)
         snprintf(c->err, sizeof(c->err), "%s: peer sent close_notify", what);
         return YB_ECLOSED;
     case SSL_ERROR_SSL:
-        openssl_error(c->err, sizeof(c->err), what);
+        yb__tls_openssl_error(c->err, sizeof(c->err), what);
         rc = YB_EPARSE;
         break;
     default:
@@ -309,24 +309,24 @@ static int ctx_new_server(const char *chain_path, const char *key_path, struct y
     int rc = YB_EINVAL;
     ctx->ssl_ctx = SSL_CTX_new(TLS_server_method());
     if (ctx->ssl_ctx == NULL || apply_policy(ctx->ssl_ctx) != 0) {
-        openssl_error(errbuf, errsize, "TLS context");
+        yb__tls_openssl_error(errbuf, errsize, "TLS context");
         rc = YB_ENOMEM;
         goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, chain_path) != 1) {
         snprintf(what, sizeof(what), "%s: cannot load certificate chain", chain_path);
-        openssl_error(errbuf, errsize, what);
+        yb__tls_openssl_error(errbuf, errsize, what);
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx->ssl_ctx, key_path, SSL_FILETYPE_PEM) != 1) {
         snprintf(what, sizeof(what), "%s: cannot load private key", key_path);
-        openssl_error(errbuf, errsize, what);
+        yb__tls_openssl_error(errbuf, errsize, what);
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx->ssl_ctx) != 1) {
         snprintf(what, sizeof(what), "%s: private key does not match certificate in %s", key_path,
                  chain_path);
-        openssl_error(errbuf, errsize, what);
+        yb__tls_openssl_error(errbuf, errsize, what);
         goto fail;
     }
     SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, on_servername);
