@@ -53,7 +53,7 @@ struct yb_confstore {
     uint64_t generation;
 };
 
-static const struct yb_tab empty_tab = {0, NULL, NULL, 0};
+static const struct yb_tab empty_tab = { 0, NULL, NULL, 0 };
 
 const char *yb_conf_file_name(enum yb_conf_file_id id)
 {
@@ -102,6 +102,14 @@ void yb_config_address_book(const struct yb_config *cfg, struct yb_address_book 
     book_r->aliasdomains = yb_config_aliasdomains(cfg);
     book_r->users = yb_config_users(cfg);
     book_r->aliases = yb_config_aliases(cfg);
+}
+
+size_t yb_config_record_count(const struct yb_config *cfg)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < YB_CF__COUNT; i++)
+        n += yb_config_tab(cfg, (enum yb_conf_file_id)i)->nrec;
+    return n;
 }
 
 bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id)

@@ -213,14 +213,6 @@ static int apply_listeners(struct server *sv, const struct yb_config *cfg)
     return rc;
 }
 
-static size_t count_records(const struct yb_config *cfg)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < YB_CF__COUNT; i++)
-        n += yb_config_tab(cfg, (enum yb_conf_file_id)i)->nrec;
-    return n;
-}
-
 static void on_config_changed(struct server *sv)
 {
     struct yb_config *cfg = yb_confstore_get(sv->store);
@@ -230,7 +222,7 @@ static void on_config_changed(struct server *sv)
     yb_engine_set_limits(sv->engine, &lim);
     apply_listeners(sv, cfg);
     yb_log_info("config", "configuration reloaded (generation %llu, %zu records)",
-                (unsigned long long)yb_config_generation(cfg), count_records(cfg));
+                (unsigned long long)yb_config_generation(cfg), yb_config_record_count(cfg));
     yb_config_unref(&cfg);
 }
 

@@ -113,16 +113,6 @@ static int open_store(const char *root, struct yb_confstore **store_r)
     return rc;
 }
 
-static size_t count_records(const struct yb_confstore *store)
-{
-    struct yb_config *cfg = yb_confstore_get((struct yb_confstore *)store);
-    size_t n = 0;
-    for (unsigned i = 0; i < YB_CF__COUNT; i++)
-        n += yb_config_tab(cfg, (enum yb_conf_file_id)i)->nrec;
-    yb_config_unref(&cfg);
-    return n;
-}
-
 /* The Windows service body: the SCM calls it on its service thread. */
 static int service_main(void *arg)
 {
@@ -237,7 +227,10 @@ int main(int argc, char **argv)
     if (open_store(root, &store) != 0)
         return EXIT_CONFIG;
     if (opt.mode == MODE_CHECK) {
-        printf("yubind: configuration OK: %s (%zu records)\n", opt.root, count_records(store));
+        struct yb_config *cfg = yb_confstore_get(store);
+        printf("yubind: configuration OK: %s (%zu records)\n", opt.root,
+               yb_config_record_count(cfg));
+        yb_config_unref(&cfg);
         yb_confstore_close(&store);
         return EXIT_OK;
     }

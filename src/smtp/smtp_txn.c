@@ -57,6 +57,14 @@ static void path_error(struct yb_session *s, struct smtp_session *ss, enum smtp_
     smtp_bad_command(s, ss);
 }
 
+/* The session's resolver working space (~40 KiB), allocated on first use; NULL if out of memory. */
+static struct yb_resolution *resolution(struct smtp_session *ss)
+{
+    if (ss->res == NULL)
+        ss->res = malloc(sizeof(*ss->res));
+    return ss->res;
+}
+
 static void format_addr(const struct smtp_path *p, char *out, size_t size)
 {
     snprintf(out, size, "%s@%s", p->local, p->domain);
@@ -75,7 +83,7 @@ static bool sender_allowed(struct smtp_session *ss, const struct smtp_path *p)
     const char *at = strrchr(ss->auth_user, '@');
     struct yb_address_book book;
     yb_config_address_book(ss->cfg, &book);
-    if (ss->res == NULL && (ss->res = malloc(sizeof(*ss->res))) == NULL)
+    if (resolution(ss) == NULL)
         return false;
     if (at == NULL || yb_resolve(&book, yb_slice_cstr(addr), ss->res) != YB_RESOLVE_OK)
         return false;
@@ -292,7 +300,7 @@ void smtp_cmd_rcpt(struct yb_session *s, struct smtp_session *ss, struct yb_slic
     }
     struct yb_address_book book;
     yb_config_address_book(ss->cfg, &book);
-    if (ss->res == NULL && (ss->res = malloc(sizeof(*ss->res))) == NULL) {
+    if (resolution(ss) == NULL) {
         smtp_reply(s, "451 4.3.0 Temporary failure");
         return;
     }
