@@ -74,6 +74,8 @@ enum yb_var_type {
       "accept bare CR or LF in DATA as CRLF instead of refusing the message")                      \
     X(SmtpSenderAnyAddress, YB_VT_BOOL, "no", 0, 0,                                                \
       "let authenticated users send as any address, not only their own and aliases")               \
+    X(SmtpGreetDelay, YB_VT_DURATION, "1s", 0, 60,                                                \
+      "MX only: pause before the greeting; a client that talks first is refused; 0 = off")         \
     X(SmtpMaxBadCommands, YB_VT_INT, "10", 1, 1000, "errors before the session is closed")         \
     X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                         \
     X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)")      \

@@ -23,6 +23,7 @@ enum smtp_mode { SMTP_MODE_MX, SMTP_MODE_SUBMISSION, SMTP_MODE_SMTPS };
 
 /* Session states; every change goes through smtp_set_state, which logs it at debug level. */
 enum smtp_state {
+    SMTP_ST_PREGREET, /* MX greeting delay: the client must not talk yet */
     SMTP_ST_GREETED, /* before HELO/EHLO */
     SMTP_ST_READY,   /* after HELO/EHLO, no transaction */
     SMTP_ST_MAIL,    /* MAIL accepted, collecting RCPT */
@@ -82,6 +83,11 @@ bool smtp_bad_command(struct yb_session *s, struct smtp_session *ss);
 void smtp_set_state(struct smtp_session *ss, enum smtp_state st);
 int64_t smtp_var(const struct smtp_session *ss, enum yb_var_id id);
 bool smtp_tls_required_for_auth(struct yb_session *s, const struct smtp_session *ss);
+
+/* ---- the MX greeting delay (smtp_pregreet.c) ---- */
+/* True when this address waited for a greeting recently and need not wait again. */
+bool smtp_pregreet_passed(const struct pal_addr *peer);
+void smtp_pregreet_remember(const struct pal_addr *peer);
 
 /* ---- commands ---- */
 void smtp_cmd_auth(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg);

@@ -16,8 +16,8 @@
 #define SMTP_TARPIT_STEP_MS 500
 #define SMTP_TARPIT_MAX_MS  5000
 
-static const char *const state_names[] = { "greeted", "ready", "mail", "data",
-                                           "bdat",    "auth",  "quit" };
+static const char *const state_names[] = { "pregreet", "greeted", "ready", "mail",
+                                           "data",     "bdat",    "auth",  "quit" };
 
 void smtp_set_state(struct smtp_session *ss, enum smtp_state st)
 {
@@ -83,6 +83,12 @@ static void server_name(struct smtp_session *ss)
         snprintf(ss->server_name, sizeof(ss->server_name), "localhost");
 }
 
+static void greet(struct yb_session *s, struct smtp_session *ss)
+{
+    ss->state = SMTP_ST_GREETED;
+    smtp_reply(s, "220 %s ESMTP yubin", ss->server_name);
+}
+
 static int open_common(struct yb_session *s, void **state_r, enum smtp_mode mode)
 {
     struct smtp_session *ss = calloc(1, sizeof(*ss));
@@ -95,7 +101,14 @@ static int open_common(struct yb_session *s, void **state_r, enum smtp_mode mode
              (unsigned long long)yb_session_id(s));
     server_name(ss);
     *state_r = ss;
-    smtp_reply(s, "220 %s ESMTP yubin", ss->server_name);
+    int64_t delay_s = smtp_var(ss, YB_VAR_SmtpGreetDelay);
+    if (mode == SMTP_MODE_MX && delay_s > 0 && !smtp_pregreet_passed(yb_session_peer(s))) {
+        /* RFC 5321 3.1: the client waits for the greeting. One that does not is refused. */
+        ss->state = SMTP_ST_PREGREET;
+        yb_session_park(s, (unsigned)delay_s * 1000u);
+        return 0;
+    }
+    greet(s, ss);
     return 0;
 }
 
@@ -168,6 +181,15 @@ static void smtp_line(struct yb_session *s, void *state, struct yb_slice line, u
     struct smtp_session *ss = state;
     if (ss->state == SMTP_ST_QUIT)
         return;
+    if (ss->state == SMTP_ST_PREGREET) {
+        yb_log_info("smtp", "%s %s: talked before the greeting, refused", ss->session_tag,
+                    yb_session_peer_ip(s));
+        smtp_reply(s, "554 5.5.1 %s Protocol error: command sent before the greeting",
+                   ss->server_name);
+        yb_session_close(s);
+        smtp_set_state(ss, SMTP_ST_QUIT);
+        return;
+    }
     if (flags & YB_LINEF_TOO_LONG) {
         smtp_reply(s, "500 5.5.2 Line too long");
         smtp_bad_command(s, ss);
@@ -238,9 +260,16 @@ static void smtp_body_cb(struct yb_session *s, void *state, struct yb_slice chun
 
 static void smtp_wake(struct yb_session *s, void *state, unsigned why)
 {
-    (void)s;
-    (void)state;
-    (void)why; /* after STARTTLS the client speaks first (EHLO) */
+    struct smtp_session *ss = state;
+    /* After STARTTLS the client speaks first (EHLO): only the greeting delay wakes us. */
+    if (ss->state != SMTP_ST_PREGREET)
+        return;
+    if (!(why & YB_WAKE_TIMER)) {
+        yb_session_park(s, 1); /* not the timer: finish the pause almost at once */
+        return;
+    }
+    smtp_pregreet_remember(yb_session_peer(s));
+    greet(s, ss);
 }
 
 static void smtp_timeout(struct yb_session *s, void *state, enum yb_timeout_kind kind)

@@ -336,5 +336,71 @@ class Limits(unittest.TestCase):
             s.stop()
 
 
+class PreGreeting(unittest.TestCase):
+    """The MX listener pauses SmtpGreetDelay before its greeting; a client
+    that talks first is refused, one that waited is let through at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = SmtpServer('"SmtpGreetDelay"\t"2s"\n')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def connect_from(self, source_ip, port_name="SmtpListen"):
+        c = socket.create_connection(("127.0.0.1", self.s.ports[port_name]), timeout=20,
+                                     source_address=(source_ip, 0))
+        return c
+
+    def read_all(self, c):
+        out = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                return out
+            out += d
+
+    def test_talking_first_is_refused_and_nothing_runs(self):
+        a0 = len(self.s.messages("alice"))
+        c = self.connect_from("127.0.0.3")
+        c.sendall(b"EHLO spam.test\r\nMAIL FROM:<a@remote.test>\r\n"
+                  b"RCPT TO:<alice@example.test>\r\nDATA\r\n" + MSG + b".\r\nQUIT\r\n")
+        out = self.read_all(c)
+        c.close()
+        self.assertTrue(out.startswith(b"554 5.5.1 "), out)
+        self.assertNotIn(b"220 ", out)   # never greeted
+        self.assertNotIn(b"250", out)    # no command ran
+        self.assertEqual(len(self.s.messages("alice")), a0)
+        self.assertIn("talked before the greeting", self.s.srv.log("smtp"))
+
+    def test_waiting_client_greeted_after_pause_then_remembered(self):
+        c = self.connect_from("127.0.0.4")
+        t0 = time.monotonic()
+        banner = c.recv(4096)
+        waited = time.monotonic() - t0
+        self.assertTrue(banner.startswith(b"220 "), banner)
+        self.assertGreaterEqual(waited, 1.5)  # the 2 s pause (1 s granularity allows 1.5+)
+        c.sendall(b"QUIT\r\n")
+        self.read_all(c)
+        c.close()
+        # The same address now gets its greeting at once: talking first is no longer refused.
+        c = self.connect_from("127.0.0.4")
+        c.sendall(b"EHLO client.test\r\nQUIT\r\n")
+        out = self.read_all(c)
+        c.close()
+        self.assertTrue(out.startswith(b"220 "), out)
+        self.assertIn(b"250-", out)
+        self.assertIn(b"221 ", out)
+
+    def test_submission_has_no_pause(self):
+        c = self.connect_from("127.0.0.5", "SubmissionListen")
+        c.sendall(b"EHLO client.test\r\nQUIT\r\n")
+        out = self.read_all(c)
+        c.close()
+        self.assertTrue(out.startswith(b"220 "), out)
+        self.assertIn(b"221 ", out)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
