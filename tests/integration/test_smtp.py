@@ -33,7 +33,7 @@ def tls_ctx():
 
 
 class SmtpServer:
-    def __init__(self, extra_server_tab=""):
+    def __init__(self, extra_server_tab="", program=None):
         alice = stored_password("alice-secret")
         bob = stored_password("bob-secret")
         self.root = h.make_root({
@@ -48,7 +48,7 @@ class SmtpServer:
             "aliases.tab": '"example.test"\t"info"\t"alice"\n'
                            '"example.test"\t"team"\t"alice"\n"example.test"\t"team"\t"bob"\n',
         })
-        self.srv = h.Server(self.root)
+        self.srv = h.Server(self.root, program=program)
         self.srv.wait_for(lambda: "started on" in self.srv.log("yubind"), what="start-up")
         self.ports = {}
         with open(os.path.join(self.root, "run", "ports.tab")) as f:

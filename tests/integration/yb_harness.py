@@ -53,11 +53,11 @@ def run(args, timeout=30):
 class Server:
     """A running yubind; stderr is collected to a file for wait_log()."""
 
-    def __init__(self, root, extra_args=()):
+    def __init__(self, root, extra_args=(), program=None):
         self.root = root
         self.errpath = os.path.join(root, "stderr.txt")
         self.errfile = open(self.errpath, "w")
-        self.proc = subprocess.Popen([YUBIND, "-r", root, *extra_args],
+        self.proc = subprocess.Popen([program or YUBIND, "-r", root, *extra_args],
                                      stdout=subprocess.DEVNULL, stderr=self.errfile)
 
     def stderr(self):
