@@ -493,7 +493,16 @@ static void finish_message(struct yb_session *s, struct smtp_session *ss, bool d
     } else if (t->write_error != 0) {
         code = t->write_error;
     } else {
-        if (t->spool != NULL) {
+        /*
+         * Local Maildirs first: quota and disk errors are likeliest there and
+         * roll back cleanly, before anything is queued for remote recipients
+         * (which could not be taken back). If queueing then fails, the
+         * client's retry delivers the local copies once more: a duplicate,
+         * logged, never a loss.
+         */
+        if (t->delivery != NULL)
+            code = yb_delivery_commit(t->delivery);
+        if (code == 0 && t->spool != NULL) {
             struct yb_envelope env;
             memset(&env, 0, sizeof(env));
             env.version = YB_SPOOL_VERSION;
@@ -509,9 +518,10 @@ static void finish_message(struct yb_session *s, struct smtp_session *ss, bool d
             env.nrcpt = t->nremote;
             env.rcpt = t->remote;
             code = yb_spool_commit(t->spool, &env);
+            if (code != 0 && t->delivery != NULL)
+                yb_log_warn("smtp", "%s: delivered locally but queueing failed: the client's "
+                            "retry will deliver the local copies again", ss->session_tag);
         }
-        if (code == 0 && t->delivery != NULL)
-            code = yb_delivery_commit(t->delivery);
         if (code == 0) {
             smtp_reply(s, "250 2.0.0 Ok: queued as %s",
                        t->spool_id[0] ? t->spool_id : ss->session_tag);

@@ -11,6 +11,7 @@
  *   write  writes fail with "no space left on device"
  *   sync   fsync fails with an I/O error
  *   link   linking or renaming such a file into place fails with "no space"
+ *   mdlink the same, only for Maildir tmp/ (the queue works)
  * Everything else (configuration, logs, ports.tab) works normally.
  */
 #include "pal.h"
@@ -114,18 +115,24 @@ static int f_close(struct pal_file **f)
     return real->close(f);
 }
 
+static bool placing_fails(const char *from, const char *to)
+{
+    if (!in_tmp_dir(from) || in_tmp_dir(to))
+        return false;
+    char now[16];
+    current_fault(now);
+    return strcmp(now, "link") == 0 ||
+           (strcmp(now, "mdlink") == 0 && strstr(from + strlen(root), "Maildir") != NULL);
+}
+
 static int f_link(const char *from, const char *to)
 {
-    if (in_tmp_dir(from) && fault_is("link"))
-        return YB_ENOSPC;
-    return real->link(from, to);
+    return placing_fails(from, to) ? YB_ENOSPC : real->link(from, to);
 }
 
 static int f_rename(const char *from, const char *to)
 {
-    if (in_tmp_dir(from) && !in_tmp_dir(to) && fault_is("link"))
-        return YB_ENOSPC;
-    return real->rename(from, to);
+    return placing_fails(from, to) ? YB_ENOSPC : real->rename(from, to);
 }
 
 int main(int argc, char **argv)

@@ -99,6 +99,24 @@ class DiskFaults(unittest.TestCase):
         self.assertEqual(len(entries(os.path.join(spool, "queue"))), len(q0) + 1)
         self.assertIn("storing the message failed", self.s.srv.log("smtp"))
 
+    def test_local_failure_queues_nothing_for_remote_recipients(self):
+        """A message for a local and a remote recipient whose local copy
+        cannot be stored is refused as a whole: the remote copy must not be
+        queued, or the client's retry would send it twice."""
+        spool = os.path.join(self.s.root, "spool")
+        q0 = entries(os.path.join(spool, "queue"))
+        b0 = entries(os.path.join(self.s.maildir("bob"), "new"))
+        self.set_fault("mdlink")
+        with self.s.submission() as c:
+            c.login("alice@example.test", "alice-secret")
+            c.mail("alice@example.test")
+            self.assertEqual(c.rcpt("bob@example.test")[0], 250)
+            self.assertEqual(c.rcpt("someone@elsewhere.test")[0], 250)
+            code, msg = c.data(MSG)
+        self.assertEqual(code, 452, msg)
+        self.assertEqual(entries(os.path.join(spool, "queue")), q0)
+        self.assertEqual(entries(os.path.join(self.s.maildir("bob"), "new")), b0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
