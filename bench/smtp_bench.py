@@ -58,7 +58,7 @@ def write(path, text):
 class Yubind:
     name = "yubind"
 
-    def __init__(self, base, binary, users):
+    def __init__(self, base, binary, users, extra_vars=()):
         self.binary = os.path.abspath(binary)
         self.root = os.path.join(base, "yubind")
         os.makedirs(self.root)
@@ -69,7 +69,8 @@ class Yubind:
             "SubmissionListen", "SmtpsListen", "Pop3Listen", "Pop3sListen", "ImapListen",
             "ImapsListen", "CtrlListen", "CtrlsListen"))
         write(os.path.join(self.root, "server.tab"),
-              '"RootDomain"\t"%s"\n"SmtpListen"\t"127.0.0.1:0"\n' % DOMAIN + off)
+              '"RootDomain"\t"%s"\n"SmtpListen"\t"127.0.0.1:0"\n' % DOMAIN + off
+              + "".join('"%s"\t"%s"\n' % tuple(v.split("=", 1)) for v in extra_vars))
         write(os.path.join(self.root, "domains.tab"), '"%s"\n' % DOMAIN)
         write(os.path.join(self.root, "mailusers.tab"),
               "".join('"%s"\t"%s"\t"%s"\t%d\t"%s"\t"U"\n' % (DOMAIN, u, stored, i + 1, u)
@@ -291,6 +292,8 @@ def main():
                     help="smtp-source -d: many messages per connection (default: one each)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per run")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (debugging)")
+    ap.add_argument("--yubind-var", action="append", default=[], metavar="NAME=VALUE",
+                    help="an extra server.tab variable for yubind (repeatable)")
     args = ap.parse_args()
     for tool in (SMTP_SOURCE, POSTFIX, POSTMAP):
         if not os.access(tool, os.X_OK):
@@ -303,7 +306,7 @@ def main():
     results = {"yubind": [], "postfix": []}
     old_term = signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     try:
-        servers.append(Yubind(base, args.yubind, users))
+        servers.append(Yubind(base, args.yubind, users, args.yubind_var))
         servers.append(Postfix(base, users))
         print("%d messages of %d bytes over %d concurrent sessions (%s), fsync on; "
               "%d round(s)" % (args.messages, args.size, args.sessions,

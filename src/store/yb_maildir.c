@@ -19,6 +19,7 @@
  */
 #include "yb_maildir.h"
 #include "yb_maildir_int.h"
+#include "yb_dirsync.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -532,7 +533,7 @@ int yb_delivery_commit(struct yb_delivery *d)
     for (size_t i = 0; rc == 0 && i < d->n; i++) {
         rc = pal_path_join(dir, sizeof dir, d->dests[i].path, "new");
         if (rc == 0)
-            rc = pal_fs_sync_dir(dir);
+            rc = yb_dirsync(dir);
     }
     if (rc != 0) {
         roll_back(d);
