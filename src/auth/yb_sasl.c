@@ -35,6 +35,21 @@ struct yb_sasl {
     char nonce[SCRAM_MSG_MAX];
 };
 
+static unsigned char g_secret[32];
+static pal_once g_secret_once = PAL_ONCE_INIT;
+
+static void make_secret(void)
+{
+    if (pal_random_bytes(g_secret, sizeof(g_secret)) != 0)
+        abort(); /* no randomness: nothing about authentication can be trusted */
+}
+
+const unsigned char *yb_sasl_process_secret(void)
+{
+    pal_once_run(&g_secret_once, make_secret);
+    return g_secret;
+}
+
 int yb_sasl_mech_parse(struct yb_slice name, enum yb_sasl_mech *mech_r)
 {
     if (yb_slice_eq_cstr_nocase(name, "PLAIN"))

@@ -42,6 +42,12 @@ struct yb_sasl_lookup {
     const unsigned char *secret;
 };
 
+/*
+ * 32 random bytes made once per process, for yb_sasl_lookup.secret: every
+ * protocol gives an unknown user the same fake SCRAM salt.
+ */
+const unsigned char *yb_sasl_process_secret(void);
+
 enum yb_sasl_status {
     YB_SASL_CONTINUE = 1, /* send the challenge in *out and call step with the answer */
     YB_SASL_DONE = 2      /* authenticated (a final challenge may be in *out for SCRAM) */

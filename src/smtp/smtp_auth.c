@@ -14,15 +14,6 @@
 #define SMTP_AUTH_FAIL_DELAY_MS     1000
 #define SMTP_AUTH_FAIL_DELAY_MAX_MS 5000
 
-static unsigned char g_secret[32];
-static pal_once g_secret_once = PAL_ONCE_INIT;
-
-static void make_secret(void)
-{
-    if (pal_random_bytes(g_secret, sizeof(g_secret)) != 0)
-        abort();
-}
-
 /* Login names are user@domain; the lookup copies the stored password form. */
 static int lookup_stored(void *arg, const char *user, char *buf, size_t size)
 {
@@ -126,8 +117,7 @@ void smtp_cmd_auth(struct yb_session *s, struct smtp_session *ss, struct yb_slic
         smtp_bad_command(s, ss);
         return;
     }
-    pal_once_run(&g_secret_once, make_secret);
-    struct yb_sasl_lookup lk = { lookup_stored, ss, g_secret };
+    struct yb_sasl_lookup lk = { lookup_stored, ss, yb_sasl_process_secret() };
     if (yb_sasl_start(mech, &lk, &ss->sasl) != 0) {
         smtp_reply(s, "454 4.7.0 Temporary authentication failure");
         return;
