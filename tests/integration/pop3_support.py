@@ -113,7 +113,11 @@ class Pop3Server:
 
     def stop(self, keep_root=False):
         try:
-            return self.srv.stop()
+            rc = self.srv.stop()
+            err = self.srv.stderr()
+            for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error"):
+                assert bad not in err, err
+            return rc
         finally:
             if not keep_root:
                 shutil.rmtree(self.root, ignore_errors=True)
