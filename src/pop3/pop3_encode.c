@@ -43,6 +43,18 @@ size_t pop3_encode(struct pop3_encoder *e, const unsigned char *in, size_t len, 
     size_t i = 0, o = 0;
     while (i < len && !e->done && outcap - o >= YB_POP3_ENCODE_EXPANSION) {
         unsigned char c = in[i];
+        if (!e->cr_pending && !(e->line_start && c == '.') && c != '\r' && c != '\n') {
+            /* The common case: a run of ordinary bytes up to the next CR or LF, copied at once. */
+            size_t room = outcap - o - 1, lim = len - i < room ? len - i : room, n = 1;
+            while (n < lim && in[i + n] != '\n' && in[i + n] != '\r')
+                n++;
+            memcpy(out + o, in + i, n);
+            o += n;
+            i += n;
+            e->octets += n;
+            e->line_start = false;
+            continue;
+        }
         if (c == '\n') {
             bool empty = e->line_start;
             e->cr_pending = false;
