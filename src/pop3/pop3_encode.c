@@ -45,9 +45,13 @@ size_t pop3_encode(struct pop3_encoder *e, const unsigned char *in, size_t len, 
         unsigned char c = in[i];
         if (!e->cr_pending && !(e->line_start && c == '.') && c != '\r' && c != '\n') {
             /* The common case: a run of ordinary bytes up to the next CR or LF, copied at once. */
-            size_t room = outcap - o - 1, lim = len - i < room ? len - i : room, n = 1;
-            while (n < lim && in[i + n] != '\n' && in[i + n] != '\r')
-                n++;
+            size_t room = outcap - o - 1, lim = len - i < room ? len - i : room, n = lim;
+            const unsigned char *stop = memchr(in + i, '\n', lim);
+            if (stop != NULL)
+                n = (size_t)(stop - (in + i));
+            stop = memchr(in + i, '\r', n);
+            if (stop != NULL)
+                n = (size_t)(stop - (in + i)); /* not 0: in[i] is neither CR nor LF */
             memcpy(out + o, in + i, n);
             o += n;
             i += n;
