@@ -59,8 +59,8 @@ are not part of this build yet.
 
 Read it by POP3 over TLS (995-style on 2995, or STLS on 2110), e.g. with Python:
   python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", 2995,
-      context=ssl._create_unverified_context()); c.user("demo@demo.yubin.test");
-      c.pass_("demo-password"); print(c.stat()); c.quit()'
+      context=ssl._create_unverified_context()); c.user("demo@demo.yubin.test"); [
+      c.pass_("demo-password"), print(c.stat()), c.quit()]'
 
 EOF2
 exec build/release/yubind -r "$root"
