@@ -17,29 +17,16 @@ import argparse
 import os
 import pwd
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from bench_yubind import free_port, start_yubind, stop_process, wait_greeting, write
+
 DOMAIN = "bench.test"
 PASSWORD = "bench-password"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def write(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def make_mail(base, users, per_user, size):
@@ -74,22 +61,6 @@ def cpu_seconds(pids):
     return total / hz
 
 
-def wait_greeting(port, proc, what, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("%s exited (%d) during start-up" % (what, proc.returncode))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if s.recv(512).startswith(b"+OK"):
-                    s.sendall(b"QUIT\r\n")
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("%s did not greet on port %d within %.0f s" % (what, port, timeout))
-
-
 class Yubind:
     name = "yubind"
 
@@ -98,53 +69,16 @@ class Yubind:
         self.root = os.path.join(base, "yubind")
         os.makedirs(self.root)
         shutil.copytree(os.path.join(mail, "domains"), os.path.join(self.root, "domains"))
-        stored = subprocess.run([self.binary, "--hash-password", "--iterations", "4096"],
-                                input=PASSWORD.encode() + b"\n", capture_output=True,
-                                check=True, timeout=30).stdout.decode().strip()
-        self.stored = stored
-        off = "".join('"%s"\t""\n' % v for v in (
-            "SmtpListen", "SubmissionListen", "SmtpsListen", "Pop3sListen", "ImapListen",
-            "ImapsListen", "CtrlListen", "CtrlsListen"))
-        write(os.path.join(self.root, "server.tab"),
-              '"RootDomain"\t"%s"\n"Pop3Listen"\t"127.0.0.1:0"\n'
-              '"Pop3AllowPlaintextAuth"\t"yes"\n' % DOMAIN + off + os.environ.get("YB_BENCH_EXTRA", ""))
-        write(os.path.join(self.root, "domains.tab"), '"%s"\n' % DOMAIN)
-        write(os.path.join(self.root, "mailusers.tab"),
-              "".join('"%s"\t"%s"\t"%s"\t%d\t"%s"\t"U"\n' % (DOMAIN, u, stored, i + 1, u)
-                      for i, u in enumerate(users)))
-        self.err = open(os.path.join(self.root, "stderr.txt"), "w")
-        self.proc = subprocess.Popen([self.binary, "-r", self.root],
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
-        ports = os.path.join(self.root, "run", "ports.tab")
-        deadline = time.monotonic() + 30
-        self.port = None
-        while self.port is None:
-            if self.proc.poll() is not None:
-                raise RuntimeError("yubind exited (%d) during start-up" % self.proc.returncode)
-            if time.monotonic() > deadline:
-                raise RuntimeError("yubind wrote no %s within 30 s" % ports)
-            try:
-                with open(ports) as f:
-                    for line in f:
-                        fields = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                        if len(fields) == 3 and fields[0] == "Pop3Listen":
-                            self.port = int(fields[2])
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-        wait_greeting(self.port, self.proc, "yubind")
+        self.proc, self.err, self.port, self.stored = start_yubind(
+            self.binary, self.root, DOMAIN, users, PASSWORD, "Pop3Listen",
+            '"Pop3AllowPlaintextAuth"\t"yes"\n' + os.environ.get("YB_BENCH_EXTRA", ""))
+        wait_greeting(self.port, b"+OK", self.proc, "yubind")
 
     def pids(self):
         return [self.proc.pid]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.err.close()
 
 
@@ -216,7 +150,7 @@ class Dovecot:
                                              uid=uid, gid=gid))
         self.proc = subprocess.Popen(["/usr/sbin/dovecot", "-F", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_greeting(self.port, self.proc, "Dovecot")
+        wait_greeting(self.port, b"+OK", self.proc, "Dovecot")
 
     def pids(self):
         """The master and every process it started (login, auth, pop3 ...)."""
@@ -233,13 +167,7 @@ class Dovecot:
         return out
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 # ---- the load generator ----

@@ -10,7 +10,6 @@
  */
 #include "pop3_int.h"
 #include "pal.h"
-#include "yb_base64.h"
 #include "yb_log.h"
 
 #include <openssl/crypto.h>
@@ -178,22 +177,15 @@ void pop3_cmd_pass(struct yb_session *s, struct pop3_session *ps, const struct p
                                : rc);
 }
 
-/* Runs one SASL step on decoded input and answers. */
-static void auth_step(struct yb_session *s, struct pop3_session *ps, const void *in, size_t len,
+/* Runs one SASL step on the client's base64 text and answers. */
+static void auth_step(struct yb_session *s, struct pop3_session *ps, struct yb_slice text,
                       bool have)
 {
-    struct yb_buf out;
-    yb_buf_init(&out, YB_SASL_CHALLENGE_MAX);
+    char challenge[YB_SASL_CHALLENGE_TEXT_MAX];
     ps->auth_started_ms = pal_time_mono_ms();
-    int rc = yb_sasl_step(ps->sasl, in, len, have, &out);
+    int rc = yb_sasl_step_text(ps->sasl, text, have, challenge);
     if (rc == YB_SASL_CONTINUE) {
-        char enc[YB_BASE64_ENCODED_LEN(YB_SASL_CHALLENGE_MAX) + 1];
-        size_t n = 0;
-        if (yb_base64_encode(out.p != NULL ? out.p : (const unsigned char *)"", out.len, enc,
-                             sizeof(enc), &n) != 0)
-            n = 0;
-        enc[n] = '\0';
-        pop3_reply(s, "+ %s", enc);
+        pop3_reply(s, "+ %s", challenge);
         pop3_set_state(ps, POP3_ST_SASL);
     } else if (rc == YB_SASL_DONE) {
         char user[YB_LIMIT_SASL_USER + 1];
@@ -202,24 +194,6 @@ static void auth_step(struct yb_session *s, struct pop3_session *ps, const void 
     } else {
         auth_failed(s, ps, rc);
     }
-    yb_buf_free(&out);
-}
-
-/* Decodes a base64 response ("=" is an empty one) and steps. */
-static void auth_response(struct yb_session *s, struct pop3_session *ps, struct yb_slice text)
-{
-    static _Thread_local unsigned char dec[YB_LIMIT_SASL_RESPONSE + 3];
-    size_t n = 0;
-    if (text.len == 1 && text.p[0] == '=') {
-        auth_step(s, ps, "", 0, true);
-        return;
-    }
-    if (yb_base64_decode((const char *)text.p, text.len, YB_B64_STRICT, dec, sizeof(dec), &n) !=
-        0) {
-        auth_failed(s, ps, YB_EPARSE);
-        return;
-    }
-    auth_step(s, ps, dec, n, true);
 }
 
 void pop3_cmd_auth(struct yb_session *s, struct pop3_session *ps, const struct pop3_cmd *cmd)
@@ -246,11 +220,8 @@ void pop3_cmd_auth(struct yb_session *s, struct pop3_session *ps, const struct p
         return;
     }
     ps->user[0] = '\0';
-    if (cmd->nargs == 2) {
-        auth_response(s, ps, cmd->arg[1]); /* the initial response (RFC 5034 4) */
-        return;
-    }
-    auth_step(s, ps, NULL, 0, false);
+    /* With the initial response of RFC 5034 4, or without. */
+    auth_step(s, ps, cmd->nargs == 2 ? cmd->arg[1] : yb_slice_make("", 0), cmd->nargs == 2);
 }
 
 void pop3_auth_continue(struct yb_session *s, struct pop3_session *ps, struct yb_slice line)
@@ -261,9 +232,5 @@ void pop3_auth_continue(struct yb_session *s, struct pop3_session *ps, struct yb
         pop3_reply(s, "-ERR Authentication cancelled");
         return;
     }
-    if (line.len == 0) {
-        auth_step(s, ps, "", 0, true);
-        return;
-    }
-    auth_response(s, ps, line);
+    auth_step(s, ps, line, true);
 }

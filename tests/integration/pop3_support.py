@@ -10,8 +10,6 @@ import poplib
 import secrets
 import shutil
 import smtplib
-import ssl
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -21,17 +19,8 @@ PASSWORDS = {"alice": "alice-secret", "bob": "bob-secret", "carol": "carol secre
              "dave": "dave-secret"}
 
 
-def stored_password(pw):
-    p = subprocess.run([h.YUBIND, "--hash-password", "--iterations", "4096"],
-                       input=pw.encode() + b"\n", capture_output=True, check=True, timeout=30)
-    return p.stdout.decode().strip()
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+stored_password = h.stored_password
+tls_ctx = h.tls_ctx
 
 
 class Pop3Server:
@@ -59,12 +48,7 @@ class Pop3Server:
         self.srv = h.Server(self.root)
         self.srv.wait_for(lambda: os.path.exists(ports_tab) and "started on" in
                           self.srv.log("yubind"), what="start-up")
-        self.ports = {}
-        with open(ports_tab) as f:
-            for line in f:
-                if not line.startswith("#"):
-                    svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                    self.ports[svc] = int(port)
+        self.ports = h.read_ports(self.root)
 
     def maildir(self, user):
         return os.path.join(self.root, "domains", "example.test", user, "Maildir")
