@@ -14,7 +14,7 @@
 #include "pal.h"
 
 /* Largest reply kept (a RETR of a benchmark message is a few KiB). */
-#define LOAD_BUF (8u * 1024 * 1024)
+#define LOAD_BUF       (8u * 1024 * 1024)
 #define LOAD_MAX_USERS 256
 
 struct client {

@@ -428,8 +428,7 @@ int yb_sasl_step_text(struct yb_sasl *s, struct yb_slice text, bool have_input,
     size_t n = 0;
     challenge[0] = '\0';
     if (have_input && !(text.len == 0 || (text.len == 1 && text.p[0] == '=')) &&
-        yb_base64_decode((const char *)text.p, text.len, YB_B64_STRICT, dec, sizeof(dec), &n) !=
-            0)
+        yb_base64_decode((const char *)text.p, text.len, YB_B64_STRICT, dec, sizeof(dec), &n) != 0)
         return YB_EPARSE;
     struct yb_buf out;
     yb_buf_init(&out, YB_SASL_CHALLENGE_MAX);

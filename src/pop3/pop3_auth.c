@@ -108,8 +108,8 @@ static void logged_in(struct yb_session *s, struct pop3_session *ps, const char 
         pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the maildrop, try again later");
         return;
     }
-    snprintf(ps->login, sizeof(ps->login), "%.*s@%.*s", (int)u->name.len,
-             (const char *)u->name.p, (int)u->domain.len, (const char *)u->domain.p);
+    snprintf(ps->login, sizeof(ps->login), "%.*s@%.*s", (int)u->name.len, (const char *)u->name.p,
+             (int)u->domain.len, (const char *)u->domain.p);
     pop3_set_state(ps, POP3_ST_TRANSACTION);
     yb_log_info("pop3", "%s %s: %s logged in%s, %llu messages (%llu octets)", ps->tag,
                 yb_session_peer_ip(s), ps->login, yb_session_is_tls(s) ? " (TLS)" : "",
@@ -172,9 +172,8 @@ void pop3_cmd_pass(struct yb_session *s, struct pop3_session *ps, const struct p
     if (rc == YB_SASL_DONE)
         logged_in(s, ps, user);
     else
-        auth_failed(s, ps, rc == YB_EPARSE || rc == YB_ELIMIT || rc == YB_SASL_CONTINUE
-                               ? YB_EACCES
-                               : rc);
+        auth_failed(s, ps,
+                    rc == YB_EPARSE || rc == YB_ELIMIT || rc == YB_SASL_CONTINUE ? YB_EACCES : rc);
 }
 
 /* Runs one SASL step on the client's base64 text and answers. */

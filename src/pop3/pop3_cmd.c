@@ -18,8 +18,8 @@
 #define POP3_RETR_CHUNK 32768
 /* Room for the "+OK <n> octets" line in front of the first chunk. */
 #define POP3_RETR_HEAD 64
-#define POP3_RETR_OUT  (POP3_RETR_HEAD + POP3_RETR_CHUNK * YB_POP3_ENCODE_EXPANSION + \
-                       YB_POP3_ENCODE_FINISH_MAX)
+#define POP3_RETR_OUT \
+    (POP3_RETR_HEAD + POP3_RETR_CHUNK * YB_POP3_ENCODE_EXPANSION + YB_POP3_ENCODE_FINISH_MAX)
 
 /* Message num (1-based) if it exists and is not deleted; else answers and returns NULL. */
 static struct pop3_msg *message(struct yb_session *s, struct pop3_session *ps, uint32_t num)
@@ -49,8 +49,7 @@ void pop3_cmd_list(struct yb_session *s, struct pop3_session *ps, const struct p
         if (uidl)
             pop3_reply(s, "+OK %lu %s", (unsigned long)cmd->num[0], m->uidl);
         else
-            pop3_reply(s, "+OK %lu %llu", (unsigned long)cmd->num[0],
-                       (unsigned long long)m->size);
+            pop3_reply(s, "+OK %lu %llu", (unsigned long)cmd->num[0], (unsigned long long)m->size);
         return;
     }
     /* One write per batch of lines rather than one per message. */
@@ -72,8 +71,8 @@ void pop3_cmd_list(struct yb_session *s, struct pop3_session *ps, const struct p
         }
         n = uidl ? snprintf(buf + o, sizeof buf - o, "%llu %s\r\n", (unsigned long long)(i + 1),
                             m->uidl)
-                 : snprintf(buf + o, sizeof buf - o, "%llu %llu\r\n",
-                            (unsigned long long)(i + 1), (unsigned long long)m->size);
+                 : snprintf(buf + o, sizeof buf - o, "%llu %llu\r\n", (unsigned long long)(i + 1),
+                            (unsigned long long)m->size);
         o += (size_t)n;
     }
     memcpy(buf + o, ".\r\n", 3);
@@ -85,8 +84,8 @@ static bool stream(struct yb_session *s, struct pal_file *f, const struct pop3_m
                    struct pop3_encoder *e)
 {
     static _Thread_local unsigned char in[POP3_RETR_CHUNK], out[POP3_RETR_OUT];
-    int n = snprintf((char *)out, POP3_RETR_HEAD, "+OK %llu octets\r\n",
-                     (unsigned long long)m->size);
+    int n =
+        snprintf((char *)out, POP3_RETR_HEAD, "+OK %llu octets\r\n", (unsigned long long)m->size);
     size_t o = (size_t)n;
     for (;;) {
         size_t got = 0, pos = 0;

@@ -23,13 +23,13 @@
 #define YB_POP3_ENCODE_FINISH_MAX 5
 
 struct pop3_encoder {
-    bool line_start;  /* the next byte starts a line */
-    bool cr_pending;  /* a CR was read and not yet written (it may be a CRLF's) */
-    bool top;         /* stop after the header and top_lines body lines */
-    bool in_header;   /* TOP: the blank line has not been seen */
-    bool done;        /* TOP: everything wanted has been written */
-    uint32_t top_left;/* TOP: body lines still to write */
-    uint64_t octets;  /* message bytes written, without stuffing dots or the terminator */
+    bool line_start;   /* the next byte starts a line */
+    bool cr_pending;   /* a CR was read and not yet written (it may be a CRLF's) */
+    bool top;          /* stop after the header and top_lines body lines */
+    bool in_header;    /* TOP: the blank line has not been seen */
+    bool done;         /* TOP: everything wanted has been written */
+    uint32_t top_left; /* TOP: body lines still to write */
+    uint64_t octets;   /* message bytes written, without stuffing dots or the terminator */
 };
 
 /* Starts a RETR (top false) or a TOP of top_lines body lines. */

@@ -24,11 +24,11 @@ enum pop3_state {
 struct pop3_session {
     enum pop3_state state;
     struct yb_confstore *store;
-    struct yb_config *cfg;                  /* the snapshot this session started with */
-    char user[YB_LIMIT_SASL_USER + 1];      /* from USER; "" until then */
-    char login[YB_LIMIT_SASL_USER + 1];     /* the account (user@domain) once logged in */
+    struct yb_config *cfg;              /* the snapshot this session started with */
+    char user[YB_LIMIT_SASL_USER + 1];  /* from USER; "" until then */
+    char login[YB_LIMIT_SASL_USER + 1]; /* the account (user@domain) once logged in */
     struct yb_sasl *sasl;
-    uint64_t auth_started_ms;               /* when the PASS or last AUTH step arrived */
+    uint64_t auth_started_ms; /* when the PASS or last AUTH step arrived */
     struct pop3_maildrop *md;
     unsigned bad_commands, auth_failures;
     char tag[32];

@@ -234,8 +234,7 @@ static int relocate(struct pop3_maildrop *md, struct pop3_msg *m)
     const char *base = m->name + 4;
     for (size_t k = 0; k < 2; k++) {
         struct pal_dir *d = NULL;
-        if (pal_path_join(dir, sizeof dir, md->path, subs[k]) != 0 ||
-            pal_fs_dir_open(dir, &d) != 0)
+        if (pal_path_join(dir, sizeof dir, md->path, subs[k]) != 0 || pal_fs_dir_open(dir, &d) != 0)
             continue;
         for (;;) {
             struct pal_dirent ent;

@@ -9,10 +9,10 @@
 #include <string.h>
 
 enum arg_kind {
-    ARGS_NONE,   /* no argument */
-    ARGS_WORDS,  /* min..max words separated by single spaces */
-    ARGS_NUMBERS,/* min..max decimal numbers */
-    ARGS_REST    /* one argument: the rest of the line, spaces included */
+    ARGS_NONE,    /* no argument */
+    ARGS_WORDS,   /* min..max words separated by single spaces */
+    ARGS_NUMBERS, /* min..max decimal numbers */
+    ARGS_REST     /* one argument: the rest of the line, spaces included */
 };
 
 struct verb_def {

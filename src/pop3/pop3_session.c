@@ -191,10 +191,11 @@ static void pop3_line(struct yb_session *s, void *state, struct yb_slice line, u
         if (rc == 0) {
             dispatch(s, ps, &cmd);
         } else {
-            pop3_reply(s, "-ERR %s", rc == YB_ENOTSUP  ? "Unknown command"
-                                     : rc == YB_ELIMIT ? "Line too long"
-                                     : rc == YB_EUTF8  ? "Invalid UTF-8"
-                                                       : "Syntax error");
+            pop3_reply(s, "-ERR %s",
+                       rc == YB_ENOTSUP  ? "Unknown command"
+                       : rc == YB_ELIMIT ? "Line too long"
+                       : rc == YB_EUTF8  ? "Invalid UTF-8"
+                                         : "Syntax error");
             pop3_bad_command(s, ps);
         }
     }
@@ -238,16 +239,16 @@ static void pop3_close(struct yb_session *s, void *state)
     free(ps);
 }
 
-#define POP3_PROTO(var)                                                      \
-    const struct yb_proto var = {                                            \
-        .name = "pop3",                                                      \
-        .max_line = YB_POP3_LIMIT_AUTH_LINE,                                 \
-        .open = pop3_open,                                                   \
-        .line = pop3_line,                                                   \
-        .body = NULL,                                                        \
-        .wake = pop3_wake,                                                   \
-        .timeout = pop3_timeout,                                             \
-        .close = pop3_close,                                                 \
+#define POP3_PROTO(var)                                                       \
+    const struct yb_proto var = {                                             \
+        .name = "pop3",                                                       \
+        .max_line = YB_POP3_LIMIT_AUTH_LINE,                                  \
+        .open = pop3_open,                                                    \
+        .line = pop3_line,                                                    \
+        .body = NULL,                                                         \
+        .wake = pop3_wake,                                                    \
+        .timeout = pop3_timeout,                                              \
+        .close = pop3_close,                                                  \
         .refuse_busy = "-ERR [SYS/TEMP] Too many connections, try later\r\n", \
     }
 

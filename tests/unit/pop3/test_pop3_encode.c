@@ -87,8 +87,7 @@ static void check(const struct ecase *c, size_t i, size_t step, size_t split, si
         fail_msg("case %u step %u split %u cap %u: got %.*s", (unsigned)i, (unsigned)step,
                  (unsigned)split, (unsigned)cap, (int)n, (const char *)out);
     if (octets != c->octets)
-        fail_msg("case %u: octets %u, want %u", (unsigned)i, (unsigned)octets,
-                 (unsigned)c->octets);
+        fail_msg("case %u: octets %u, want %u", (unsigned)i, (unsigned)octets, (unsigned)c->octets);
     free(in);
 }
 

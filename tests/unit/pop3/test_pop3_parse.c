@@ -199,10 +199,10 @@ static void test_stream_byte_at_a_time(void **state)
     static char whole[MAX_RESULTS][512], bytewise[MAX_RESULTS][512], sevens[MAX_RESULTS][512];
     unsigned char stream[YB_POP3_LIMIT_AUTH_LINE * 2 + 2048];
     size_t len = 0;
-#define ADD(s)                                   \
-    do {                                         \
-        memcpy(stream + len, s, sizeof(s) - 1);  \
-        len += sizeof(s) - 1;                    \
+#define ADD(s)                                  \
+    do {                                        \
+        memcpy(stream + len, s, sizeof(s) - 1); \
+        len += sizeof(s) - 1;                   \
     } while (0)
     ADD("CAPA\r\nUSER alice@example.test\r\nPASS a b\r\nSTAT\nLIST 1\r\nTOP 1 5\r\n");
     ADD("RETR 1\r\nSTAT\0\r\nUSER \xff\r\n\r\nFOO\r\n");
