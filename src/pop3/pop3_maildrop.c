@@ -106,6 +106,30 @@ static int measure(const char *path, struct pop3_msg *m)
     return rc;
 }
 
+/* Reads decimal digits at *p (at most 19) into *v_r; false when there are none. */
+static bool leading_number(const char **p, uint64_t *v_r)
+{
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++)
+        v = v * 10 + (uint64_t)(**p - '0');
+    *v_r = v;
+    return digits > 0;
+}
+
+/* The delivery time of a name "<secs>.M<usecs>..." (Maildir's convention), else zeros. */
+static void delivery_time(struct pop3_msg *m)
+{
+    const char *p = m->name + 4;
+    m->when_s = m->when_us = 0;
+    if (!leading_number(&p, &m->when_s))
+        return;
+    if (p[0] == '.' && p[1] == 'M') {
+        p += 2;
+        leading_number(&p, &m->when_us);
+    }
+}
+
 static int add_dir(struct pop3_maildrop *md, const char *sub, size_t *cap)
 {
     char dir[PAL_PATH_MAX], path[PAL_PATH_MAX];
@@ -163,6 +187,7 @@ static int add_dir(struct pop3_maildrop *md, const char *sub, size_t *cap)
             break;
         }
         pop3_uidl_from_base(m->name + 4, m->base_len, m->uidl);
+        delivery_time(m);
         md->total += m->size;
         md->n++;
     }
@@ -170,9 +195,13 @@ static int add_dir(struct pop3_maildrop *md, const char *sub, size_t *cap)
     return rc;
 }
 
-static int by_base(const void *a, const void *b)
+static int by_delivery(const void *a, const void *b)
 {
     const struct pop3_msg *x = a, *y = b;
+    if (x->when_s != y->when_s)
+        return x->when_s < y->when_s ? -1 : 1;
+    if (x->when_us != y->when_us)
+        return x->when_us < y->when_us ? -1 : 1;
     size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
     int c = memcmp(x->name + 4, y->name + 4, n);
     if (c != 0)
@@ -221,7 +250,7 @@ int pop3_maildrop_open(const char *path, struct pop3_maildrop **md_r)
         return rc;
     }
     if (md->n > 1)
-        qsort(md->msgs, md->n, sizeof(md->msgs[0]), by_base);
+        qsort(md->msgs, md->n, sizeof(md->msgs[0]), by_delivery);
     *md_r = md;
     return 0;
 }

@@ -9,8 +9,9 @@
  * never removed (removing a lock file while another process opens it would
  * let two sessions in).
  *
- * The listing is new/ and cur/ (never tmp/), ordered by base name, which
- * starts with the delivery time. A message's unique-id (UIDL) derives from
+ * The listing is new/ and cur/ (never tmp/), in delivery order: by the time
+ * at the start of Maildir names ("<secs>.M<usecs>...", compared as numbers,
+ * since the microseconds are not zero-padded), then by base name. A message's unique-id (UIDL) derives from
  * its base name - the file name without the info suffix (":2,S", with the
  * PAL's separator) - so it does not change when IMAP moves the file from
  * new/ to cur/ or changes its flags, across sessions and restarts. RFC 1939
@@ -42,6 +43,7 @@ struct pop3_msg {
     uint64_t size;      /* octets as sent (CRLF line endings), for STAT and LIST */
     uint64_t file_size; /* octets on disk (S=), for the quota */
     char uidl[YB_POP3_UIDL_MAX + 1];
+    uint64_t when_s, when_us; /* delivery time from "<secs>.M<usecs>..." (0: none) */
     bool deleted;
 };
 

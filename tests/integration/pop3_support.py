@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import os
 import poplib
+import re
 import secrets
 import shutil
 import smtplib
@@ -54,13 +55,19 @@ class Pop3Server:
         return os.path.join(self.root, "domains", "example.test", user, "Maildir")
 
     def files(self, user):
-        """Message file names in new/ and cur/, as 'new/x' or 'cur/x', sorted."""
+        """Message file names in new/ and cur/, as 'new/x' or 'cur/x', in the
+        server's order: delivery time from "<secs>.M<usecs>", then name."""
         out = []
         for sub in ("new", "cur"):
             d = os.path.join(self.maildir(user), sub)
             if os.path.isdir(d):
                 out += [sub + "/" + n for n in os.listdir(d) if not n.startswith(".")]
-        return sorted(out, key=lambda n: n[4:])
+
+        def key(n):
+            m = re.match(r"(\d+)(?:\.M(\d+))?", n[4:])
+            return (int(m.group(1)) if m else 0, int(m.group(2) or 0) if m else 0,
+                    n[4:].split(":")[0])
+        return sorted(out, key=key)
 
     def put(self, user, name, data, sub="new"):
         """Writes a message file directly (the way another MDA would)."""

@@ -1,7 +1,7 @@
 /*
  * test_pop3_maildrop.c - the maildrop: the session lock (a second open is
  * refused, also in the same process, and freed by close), the listing
- * (new/ and cur/, order, sizes from W=/S= or measured), UIDLs that survive
+ * (new/ and cur/, delivery order, sizes from W=/S= or measured), UIDLs that survive
  * a move from new/ to cur/ and a flag change, the RFC 1939 UIDL limits at
  * 70 and 71 characters, and the UPDATE state (files removed, maildirsize
  * updated, nothing removed without commit).
@@ -50,17 +50,22 @@ static void test_lock_and_listing(void **state)
              pal_maildir_info_sep());
     put("cur", cur_name, "c\r\n");
     put("new", ".hidden", "not a message");
+    /* The same second: microseconds are not zero-padded, so 99999 comes before 100000. */
+    put("new", "1700000004.M100000P9.host,S=3,W=3", "e\r\n");
+    put("new", "1700000004.M99999P9.host,S=3,W=3", "d\r\n");
 
     struct pop3_maildrop *md = NULL, *second = NULL;
     assert_int_equal(pop3_maildrop_open(md_path, &md), 0);
-    assert_int_equal(md->n, 3);
+    assert_int_equal(md->n, 5);
     assert_string_equal(md->msgs[0].uidl, "1700000001.M1P9.host");
     assert_int_equal(md->msgs[0].size, 11); /* 8 bytes, three LFs become CRLF */
     assert_int_equal(md->msgs[0].file_size, 8);
     assert_string_equal(md->msgs[1].uidl, "1700000002.M2P9.host,S=12,W=12");
     assert_int_equal(md->msgs[1].size, 12);
     assert_string_equal(md->msgs[2].uidl, "1700000003.M3P9.host,S=3,W=3");
-    assert_int_equal(md->total, 26);
+    assert_string_equal(md->msgs[3].uidl, "1700000004.M99999P9.host,S=3,W=3");
+    assert_string_equal(md->msgs[4].uidl, "1700000004.M100000P9.host,S=3,W=3");
+    assert_int_equal(md->total, 32);
 
     /* RFC 1939: one session per maildrop; the lock is per handle, so this process too. */
     assert_int_equal(pop3_maildrop_open(md_path, &second), YB_EBUSY);
