@@ -11,11 +11,12 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench_yubind import free_port, start_yubind, stop_process, wait_greeting, write
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 POSTFIX = "/usr/sbin/postfix"
@@ -25,36 +26,6 @@ SENDER = "sender@client.test"
 NOBODY = 65534  # uid and gid Postfix's virtual(8) delivers as
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_banner(port, timeout=30.0, proc=None, what="server"):
-    """Waits until 127.0.0.1:port answers with an SMTP 220 greeting."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("%s exited (%d) during start-up" % (what, proc.returncode))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                if s.recv(512).startswith(b"220"):
-                    s.sendall(b"QUIT\r\n")
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("%s did not greet on port %d within %.0f s" % (what, port, timeout))
-
-
-def write(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 class Yubind:
     name = "yubind"
 
@@ -62,52 +33,16 @@ class Yubind:
         self.binary = os.path.abspath(binary)
         self.root = os.path.join(base, "yubind")
         os.makedirs(self.root)
-        stored = subprocess.run([self.binary, "--hash-password", "--iterations", "4096"],
-                                input=b"bench\n", capture_output=True, check=True,
-                                timeout=30).stdout.decode().strip()
-        off = "".join('"%s"\t""\n' % v for v in (
-            "SubmissionListen", "SmtpsListen", "Pop3Listen", "Pop3sListen", "ImapListen",
-            "ImapsListen", "CtrlListen", "CtrlsListen"))
-        write(os.path.join(self.root, "server.tab"),
-              '"RootDomain"\t"%s"\n"SmtpListen"\t"127.0.0.1:0"\n' % DOMAIN + off
-              + "".join('"%s"\t"%s"\n' % tuple(v.split("=", 1)) for v in extra_vars))
-        write(os.path.join(self.root, "domains.tab"), '"%s"\n' % DOMAIN)
-        write(os.path.join(self.root, "mailusers.tab"),
-              "".join('"%s"\t"%s"\t"%s"\t%d\t"%s"\t"U"\n' % (DOMAIN, u, stored, i + 1, u)
-                      for i, u in enumerate(users)))
-        self.err = open(os.path.join(self.root, "stderr.txt"), "w")
-        self.proc = subprocess.Popen([self.binary, "-r", self.root],
-                                     stdout=subprocess.DEVNULL, stderr=self.err)
-        ports = os.path.join(self.root, "run", "ports.tab")
-        deadline = time.monotonic() + 30
-        self.port = None
-        while self.port is None:
-            if self.proc.poll() is not None:
-                raise RuntimeError("yubind exited (%d) during start-up" % self.proc.returncode)
-            if time.monotonic() > deadline:
-                raise RuntimeError("yubind wrote no %s within 30 s" % ports)
-            try:
-                with open(ports) as f:
-                    for line in f:
-                        fields = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                        if len(fields) == 3 and fields[0] == "SmtpListen":
-                            self.port = int(fields[2])
-            except FileNotFoundError:
-                pass
-            time.sleep(0.05)
-        wait_banner(self.port, proc=self.proc, what="yubind")
+        extra = "".join('"%s"\t"%s"\n' % tuple(v.split("=", 1)) for v in extra_vars)
+        self.proc, self.err, self.port, _ = start_yubind(self.binary, self.root, DOMAIN, users,
+                                                         "bench", "SmtpListen", extra)
+        wait_greeting(self.port, b"220", proc=self.proc, what="yubind")
 
     def new_dir(self, user):
         return os.path.join(self.root, "domains", DOMAIN, user, "Maildir", "new")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.err.close()
 
 
@@ -193,7 +128,7 @@ class Postfix:
         self.started = False
         self.run([POSTFIX, "-c", self.etc, "start"], timeout=60)
         self.started = True
-        wait_banner(self.port, what="postfix")
+        wait_greeting(self.port, b"220", what="postfix")
 
     def run(self, argv, timeout=30):
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)

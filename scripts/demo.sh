@@ -54,8 +54,13 @@ It lands in $root/domains/demo.yubin.test/demo/Maildir/new/.
 Mail to other domains is refused unless you authenticate on 2587/2465; it
 is then queued in $root/spool/ (outbound delivery comes with the next issue).
 Configuration is the .tab files in $root (edits reload within 2 s; SIGHUP
-too), logs are in $root/logs/, and Ctrl-C stops the server. POP3, IMAP and
-CTRL are not part of this build yet.
+too), logs are in $root/logs/, and Ctrl-C stops the server. IMAP and CTRL
+are not part of this build yet.
+
+Read it by POP3 over TLS (995-style on 2995, or STLS on 2110), e.g. with Python:
+  python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", 2995,
+      context=ssl._create_unverified_context()); c.user("demo@demo.yubin.test"); [
+      c.pass_("demo-password"), print(c.stat()), c.quit()]'
 
 EOF2
 exec build/release/yubind -r "$root"

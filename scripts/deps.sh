@@ -9,7 +9,7 @@ pkgs=(gcc make cmake pkg-config libc6-dev libssl-dev libcmocka-dev openssl pytho
 if [[ "${1:-}" == "--test" ]]; then
     # The Windows job: cross compiler, wine to run the tests, and the tools
     # scripts/mingw-deps.sh uses to build OpenSSL and CMocka from Debian source.
-    pkgs+=(clang mingw-w64 wine wine64 dpkg-dev perl swaks libnet-ssleay-perl)
+    pkgs+=(clang mingw-w64 wine wine64 dpkg-dev perl swaks libnet-ssleay-perl fetchmail)
 fi
 
 missing=()

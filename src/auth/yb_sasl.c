@@ -35,6 +35,21 @@ struct yb_sasl {
     char nonce[SCRAM_MSG_MAX];
 };
 
+static unsigned char g_secret[32];
+static pal_once g_secret_once = PAL_ONCE_INIT;
+
+static void make_secret(void)
+{
+    if (pal_random_bytes(g_secret, sizeof(g_secret)) != 0)
+        abort(); /* no randomness: nothing about authentication can be trusted */
+}
+
+const unsigned char *yb_sasl_process_secret(void)
+{
+    pal_once_run(&g_secret_once, make_secret);
+    return g_secret;
+}
+
 int yb_sasl_mech_parse(struct yb_slice name, enum yb_sasl_mech *mech_r)
 {
     if (yb_slice_eq_cstr_nocase(name, "PLAIN"))
@@ -404,4 +419,28 @@ int yb_sasl_step(struct yb_sasl *s, const void *in, size_t len, bool have_input,
     case YB_SASL_SCRAM_SHA_256: return step_scram(s, in, len, have_input, out);
     }
     return YB_EINVAL;
+}
+
+int yb_sasl_step_text(struct yb_sasl *s, struct yb_slice text, bool have_input,
+                      char challenge[YB_SASL_CHALLENGE_TEXT_MAX])
+{
+    static _Thread_local unsigned char dec[YB_LIMIT_SASL_RESPONSE + 3];
+    size_t n = 0;
+    challenge[0] = '\0';
+    if (have_input && !(text.len == 0 || (text.len == 1 && text.p[0] == '=')) &&
+        yb_base64_decode((const char *)text.p, text.len, YB_B64_STRICT, dec, sizeof(dec), &n) != 0)
+        return YB_EPARSE;
+    struct yb_buf out;
+    yb_buf_init(&out, YB_SASL_CHALLENGE_MAX);
+    int rc = yb_sasl_step(s, dec, n, have_input, &out);
+    if (rc == YB_SASL_CONTINUE) {
+        size_t len = 0;
+        if (yb_base64_encode(out.p != NULL ? out.p : (const unsigned char *)"", out.len, challenge,
+                             YB_SASL_CHALLENGE_TEXT_MAX, &len) != 0)
+            len = 0;
+        challenge[len] = '\0';
+    }
+    yb_buf_free(&out);
+    OPENSSL_cleanse(dec, n);
+    return rc;
 }

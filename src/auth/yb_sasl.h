@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "yb_base64.h"
 #include "yb_buf.h"
 #include "yb_passwd.h"
 #include "yb_slice.h"
@@ -42,6 +43,12 @@ struct yb_sasl_lookup {
     const unsigned char *secret;
 };
 
+/*
+ * 32 random bytes made once per process, for yb_sasl_lookup.secret: every
+ * protocol gives an unknown user the same fake SCRAM salt.
+ */
+const unsigned char *yb_sasl_process_secret(void);
+
 enum yb_sasl_status {
     YB_SASL_CONTINUE = 1, /* send the challenge in *out and call step with the answer */
     YB_SASL_DONE = 2      /* authenticated (a final challenge may be in *out for SCRAM) */
@@ -63,6 +70,20 @@ void yb_sasl_free(struct yb_sasl **sasl);
  */
 int yb_sasl_step(struct yb_sasl *s, const void *in, size_t len, bool have_input,
                  struct yb_buf *out);
+
+/* Room for a challenge as base64 text, with its NUL. */
+#define YB_SASL_CHALLENGE_TEXT_MAX (YB_BASE64_ENCODED_LEN(YB_SASL_CHALLENGE_MAX) + 1)
+
+/*
+ * One step as SMTP (RFC 4954), POP3 (RFC 5034) and IMAP frame it: text is
+ * the client's base64 response ("=" or nothing is an empty response),
+ * have_input false for AUTH without an initial response. On
+ * YB_SASL_CONTINUE, challenge gets the server's challenge as base64 text
+ * (NUL-terminated; "" for an empty one). Returns as yb_sasl_step, and
+ * YB_EPARSE when text is not strict base64.
+ */
+int yb_sasl_step_text(struct yb_sasl *s, struct yb_slice text, bool have_input,
+                      char challenge[YB_SASL_CHALLENGE_TEXT_MAX]);
 
 /* After YB_SASL_DONE: the authenticated user and the authorization identity ("" if none). */
 const char *yb_sasl_user(const struct yb_sasl *s);

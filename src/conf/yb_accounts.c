@@ -562,3 +562,10 @@ const struct yb_user *yb_users_find_id(const struct yb_users *users, uint32_t id
     long i = users_lookup_id(users, id);
     return i >= 0 ? &users->u[i] : NULL;
 }
+
+int yb_user_maildir(const char *root, const struct yb_user *u, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/domains/%.*s/%.*s/Maildir", root, (int)u->domain.len,
+                     (const char *)u->domain.p, (int)u->dir.len, (const char *)u->dir.p);
+    return n < 0 || (size_t)n >= size ? YB_ENAMETOOLONG : 0;
+}

@@ -154,6 +154,12 @@ const struct yb_user *yb_users_at(const struct yb_users *users, size_t i);
 const struct yb_user *yb_users_find(const struct yb_users *users, struct yb_slice domain,
                                     struct yb_slice name);
 
+/*
+ * The Maildir of account u under the data root: ROOT/domains/<domain>/<dir>/Maildir,
+ * into buf. Returns 0 or YB_ENAMETOOLONG when it does not fit size.
+ */
+int yb_user_maildir(const char *root, const struct yb_user *u, char *buf, size_t size);
+
 /* The account with this id, or NULL. */
 const struct yb_user *yb_users_find_id(const struct yb_users *users, uint32_t id);
 

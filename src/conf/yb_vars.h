@@ -82,6 +82,14 @@ enum yb_var_type {
     X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")              \
     X(Pop3Listen, YB_VT_LISTEN, "0.0.0.0:110", 0, 0, "POP3 listeners (STLS)")                      \
     X(Pop3sListen, YB_VT_LISTEN, "0.0.0.0:995", 0, 0, "POP3 over implicit TLS")                    \
+    X(Pop3DefaultDomain, YB_VT_STRING, "", 0, 0,                                                   \
+      "POP3: domain of logins without @; empty = user@domain required")                            \
+    X(Pop3AllowPlaintextAuth, YB_VT_BOOL, "no", 0, 0,                                              \
+      "POP3: offer USER/PASS and AUTH before STLS (passwords in plaintext)")                       \
+    X(Pop3IdleTimeout, YB_VT_DURATION, "10m", 600, 86400,                                          \
+      "POP3: autologout timer (RFC 1939: at least 10 minutes)")                                    \
+    X(Pop3MaxBadCommands, YB_VT_INT, "10", 1, 1000,                                                \
+      "POP3: errors and failed logins before the session is closed")                               \
     X(ImapListen, YB_VT_LISTEN, "0.0.0.0:143", 0, 0, "IMAP listeners (STARTTLS)")                  \
     X(ImapsListen, YB_VT_LISTEN, "0.0.0.0:993", 0, 0, "IMAP over implicit TLS")                    \
     X(CtrlListen, YB_VT_LISTEN, "127.0.0.1:6017", 0, 0, "CTRL listeners")                          \

@@ -7,6 +7,7 @@
  */
 #include "yb_server.h"
 #include "pal.h"
+#include "pop3_server.h"
 #include "smtp_server.h"
 #include "yb_engine.h"
 #include "yb_log.h"
@@ -28,8 +29,8 @@ static const struct service_def services[] = {
     { YB_VAR_SmtpListen, "SMTP", &yb_smtp_proto_mx, YB_LISTEN_PLAIN },
     { YB_VAR_SubmissionListen, "submission", &yb_smtp_proto_submission, YB_LISTEN_PLAIN },
     { YB_VAR_SmtpsListen, "submission over TLS", &yb_smtp_proto_smtps, YB_LISTEN_IMPLICIT },
-    { YB_VAR_Pop3Listen, "POP3", NULL, YB_LISTEN_PLAIN },
-    { YB_VAR_Pop3sListen, "POP3 over TLS", NULL, YB_LISTEN_IMPLICIT },
+    { YB_VAR_Pop3Listen, "POP3", &yb_pop3_proto, YB_LISTEN_PLAIN },
+    { YB_VAR_Pop3sListen, "POP3 over TLS", &yb_pop3s_proto, YB_LISTEN_IMPLICIT },
     { YB_VAR_ImapListen, "IMAP", NULL, YB_LISTEN_PLAIN },
     { YB_VAR_ImapsListen, "IMAP over TLS", NULL, YB_LISTEN_IMPLICIT },
     { YB_VAR_CtrlListen, "CTRL", NULL, YB_LISTEN_PLAIN },

@@ -193,9 +193,17 @@ void yb__engine_queue_job(struct yb_engine *e, struct yb_session *s)
     pal_mutex_unlock(&e->lock);
 }
 
+/*
+ * The loop takes the done and flush queues together (drain_queues), so it
+ * needs a wake-up only when they go from empty to not empty: whoever posts
+ * into non-empty queues knows a wake-up is already on its way and the drain
+ * that follows it has not run yet. Under load this saves a system call and
+ * a loop wake-up per command.
+ */
 void yb__engine_post_done(struct yb_engine *e, struct yb_session *s)
 {
     pal_mutex_lock(&e->lock);
+    bool wake = e->done_head == NULL && e->flush_head == NULL;
     s->done_next = NULL;
     if (e->done_tail != NULL)
         e->done_tail->done_next = s;
@@ -203,16 +211,19 @@ void yb__engine_post_done(struct yb_engine *e, struct yb_session *s)
         e->done_head = s;
     e->done_tail = s;
     pal_mutex_unlock(&e->lock);
-    pal_poller_wake(e->poller);
+    if (wake)
+        pal_poller_wake(e->poller);
 }
 
 void yb__engine_post_flush(struct yb_engine *e, struct yb_session *s)
 {
     pal_mutex_lock(&e->lock);
+    bool wake = e->done_head == NULL && e->flush_head == NULL;
     s->flush_next = e->flush_head;
     e->flush_head = s;
     pal_mutex_unlock(&e->lock);
-    pal_poller_wake(e->poller);
+    if (wake)
+        pal_poller_wake(e->poller);
 }
 
 static void run_job(struct yb_session *s)

@@ -52,6 +52,28 @@ int yb_session_write_slice(struct yb_session *s, struct yb_slice data)
     return yb_session_write(s, data.p, data.len);
 }
 
+int yb_session_vreply(struct yb_session *s, const char *fmt, va_list ap)
+{
+    char buf[YB_SESSION_REPLY_MAX];
+    int n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+    if (n < 0)
+        return YB_EINVAL;
+    if ((size_t)n > sizeof(buf) - 3)
+        n = (int)sizeof(buf) - 3;
+    buf[n] = '\r';
+    buf[n + 1] = '\n';
+    return yb_session_write(s, buf, (size_t)n + 2);
+}
+
+int yb_session_reply(struct yb_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = yb_session_vreply(s, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 int yb_session_printf(struct yb_session *s, const char *fmt, ...)
 {
     char small[512];

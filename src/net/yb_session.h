@@ -19,6 +19,7 @@
 #ifndef YB_SESSION_H
 #define YB_SESSION_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,15 @@ struct yb_proto {
 int yb_session_write(struct yb_session *s, const void *data, size_t len);
 int yb_session_write_slice(struct yb_session *s, struct yb_slice data);
 int yb_session_printf(struct yb_session *s, const char *fmt, ...) YB_PRINTF(2, 3);
+
+/* Longest line yb_session_reply writes, CRLF included; a longer one is cut (still ending in CRLF). */
+#define YB_SESSION_REPLY_MAX 1024
+/*
+ * Writes one protocol line - the formatted text and CRLF - in one write:
+ * for replies, which are the server's own text (a cut one stays a line).
+ */
+int yb_session_reply(struct yb_session *s, const char *fmt, ...) YB_PRINTF(2, 3);
+int yb_session_vreply(struct yb_session *s, const char *fmt, va_list ap) YB_PRINTF(2, 0);
 
 /* ---- what to read next (default: command lines) ---- */
 

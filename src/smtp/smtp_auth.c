@@ -3,7 +3,6 @@
  */
 #include "smtp_int.h"
 #include "pal.h"
-#include "yb_base64.h"
 #include "yb_log.h"
 
 #include <stdio.h>
@@ -13,15 +12,6 @@
 /* Delay after a failed AUTH, growing with each failure (brute-force brake). */
 #define SMTP_AUTH_FAIL_DELAY_MS     1000
 #define SMTP_AUTH_FAIL_DELAY_MAX_MS 5000
-
-static unsigned char g_secret[32];
-static pal_once g_secret_once = PAL_ONCE_INIT;
-
-static void make_secret(void)
-{
-    if (pal_random_bytes(g_secret, sizeof(g_secret)) != 0)
-        abort();
-}
 
 /* Login names are user@domain; the lookup copies the stored password form. */
 static int lookup_stored(void *arg, const char *user, char *buf, size_t size)
@@ -56,21 +46,14 @@ static void auth_failed(struct yb_session *s, struct smtp_session *ss, int rc)
     smtp_bad_command(s, ss);
 }
 
-/* Runs one SASL step on decoded input and answers. */
-static void auth_step(struct yb_session *s, struct smtp_session *ss, const void *in, size_t len,
+/* Runs one SASL step on the client's base64 text and answers. */
+static void auth_step(struct yb_session *s, struct smtp_session *ss, struct yb_slice text,
                       bool have)
 {
-    struct yb_buf out;
-    yb_buf_init(&out, YB_SASL_CHALLENGE_MAX);
-    int rc = yb_sasl_step(ss->sasl, in, len, have, &out);
+    char challenge[YB_SASL_CHALLENGE_TEXT_MAX];
+    int rc = yb_sasl_step_text(ss->sasl, text, have, challenge);
     if (rc == YB_SASL_CONTINUE) {
-        char enc[YB_BASE64_ENCODED_LEN(YB_SASL_CHALLENGE_MAX) + 1];
-        size_t n = 0;
-        if (yb_base64_encode(out.p != NULL ? out.p : (const unsigned char *)"", out.len, enc,
-                             sizeof(enc), &n) != 0)
-            n = 0;
-        enc[n] = '\0';
-        smtp_reply(s, "334 %s", enc);
+        smtp_reply(s, "334 %s", challenge);
         smtp_set_state(ss, SMTP_ST_AUTH);
     } else if (rc == YB_SASL_DONE) {
         snprintf(ss->auth_user, sizeof(ss->auth_user), "%s", yb_sasl_user(ss->sasl));
@@ -82,24 +65,6 @@ static void auth_step(struct yb_session *s, struct smtp_session *ss, const void 
     } else {
         auth_failed(s, ss, rc);
     }
-    yb_buf_free(&out);
-}
-
-/* Decodes a base64 response ("=" is an empty one) and steps. */
-static void auth_response(struct yb_session *s, struct smtp_session *ss, struct yb_slice text)
-{
-    static _Thread_local unsigned char dec[YB_LIMIT_SASL_RESPONSE + 3];
-    size_t n = 0;
-    if (text.len == 1 && text.p[0] == '=') {
-        auth_step(s, ss, "", 0, true);
-        return;
-    }
-    if (yb_base64_decode((const char *)text.p, text.len, YB_B64_STRICT, dec, sizeof(dec), &n) !=
-        0) {
-        auth_failed(s, ss, YB_EPARSE);
-        return;
-    }
-    auth_step(s, ss, dec, n, true);
 }
 
 void smtp_cmd_auth(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg)
@@ -126,18 +91,17 @@ void smtp_cmd_auth(struct yb_session *s, struct smtp_session *ss, struct yb_slic
         smtp_bad_command(s, ss);
         return;
     }
-    pal_once_run(&g_secret_once, make_secret);
-    struct yb_sasl_lookup lk = { lookup_stored, ss, g_secret };
+    struct yb_sasl_lookup lk = { lookup_stored, ss, yb_sasl_process_secret() };
     if (yb_sasl_start(mech, &lk, &ss->sasl) != 0) {
         smtp_reply(s, "454 4.7.0 Temporary authentication failure");
         return;
     }
     if (sp < arg.len) {
         /* Initial response (RFC 4954 4). */
-        auth_response(s, ss, yb_slice_make(arg.p + sp + 1, arg.len - sp - 1));
+        auth_step(s, ss, yb_slice_make(arg.p + sp + 1, arg.len - sp - 1), true);
         return;
     }
-    auth_step(s, ss, NULL, 0, false);
+    auth_step(s, ss, yb_slice_make("", 0), false);
 }
 
 void smtp_auth_continue(struct yb_session *s, struct smtp_session *ss, struct yb_slice line)
@@ -148,9 +112,5 @@ void smtp_auth_continue(struct yb_session *s, struct smtp_session *ss, struct yb
         smtp_reply(s, "501 5.0.0 Authentication cancelled");
         return;
     }
-    if (line.len == 0) {
-        auth_step(s, ss, "", 0, true);
-        return;
-    }
-    auth_response(s, ss, line);
+    auth_step(s, ss, line, true);
 }

@@ -34,18 +34,10 @@ int64_t smtp_var(const struct smtp_session *ss, enum yb_var_id id)
 
 void smtp_reply(struct yb_session *s, const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+    yb_session_vreply(s, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof(buf) - 3)
-        n = (int)sizeof(buf) - 3; /* replies are ours; a cut one still ends in CRLF */
-    buf[n] = '\r';
-    buf[n + 1] = '\n';
-    yb_session_write(s, buf, (size_t)n + 2);
 }
 
 bool smtp_bad_command(struct yb_session *s, struct smtp_session *ss)

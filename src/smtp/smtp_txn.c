@@ -185,11 +185,9 @@ static int add_local(struct smtp_session *ss, const struct yb_user *u, struct yb
 {
     struct smtp_txn *t = &ss->txn;
     char path[PAL_PATH_MAX];
-    int n = snprintf(path, sizeof(path), "%s/domains/%.*s/%.*s/Maildir",
-                     yb_confstore_root(ss->store), (int)u->domain.len, (const char *)u->domain.p,
-                     (int)u->dir.len, (const char *)u->dir.p);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return YB_ENAMETOOLONG;
+    int rc = yb_user_maildir(yb_confstore_root(ss->store), u, path, sizeof(path));
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < t->nlocal; i++) {
         if (strcmp(t->local[i].maildir, path) == 0)
             return 0; /* one copy per mailbox */
@@ -203,7 +201,7 @@ static int add_local(struct smtp_session *ss, const struct yb_user *u, struct yb
         t->local_cap = cap;
     }
     struct smtp_local_rcpt *r = &t->local[t->nlocal];
-    memcpy(r->maildir, path, (size_t)n + 1);
+    memcpy(r->maildir, path, strlen(path) + 1);
     snprintf(r->addr, sizeof(r->addr), "%.*s@%.*s", (int)local.len, (const char *)local.p,
              (int)domain.len, (const char *)domain.p);
     t->nlocal++;

@@ -450,34 +450,10 @@ static int place(struct yb_delivery *d, struct md_dest *md)
     return rc;
 }
 
-/*
- * Appends "<size> 1" to maildirsize where the file exists (it is created
- * only by yb_maildir_usage, i.e. when a quota applies). A failed append
- * removes the file, so the next reader recomputes instead of trusting a
- * count without this message.
- */
+/* Counts the new message in maildirsize (see yb_maildir_quota_add). */
 static void account(const struct md_dest *md, uint64_t size)
 {
-    char path[PAL_PATH_MAX], line[48];
-    struct pal_file *f = NULL;
-    if (pal_path_join(path, sizeof path, md->path, "maildirsize") != 0)
-        return;
-    int rc = pal_fs_open(path, PAL_O_WRONLY | PAL_O_APPEND, 0, &f);
-    if (rc == YB_ENOENT)
-        return;
-    if (rc == 0) {
-        size_t n = yb__maildir_fmt_u64(line, size);
-        memcpy(line + n, " 1\n", 3);
-        /* One write call: O_APPEND keeps concurrent appenders' lines whole. */
-        rc = pal_file_write_all(f, line, n + 3);
-        if (rc == 0)
-            rc = pal_fs_sync(f);
-        int crc = pal_fs_close(&f);
-        if (rc == 0)
-            rc = crc;
-    }
-    if (rc != 0)
-        pal_fs_unlink(path);
+    (void)yb_maildir_quota_add(md->path, (int64_t)size, 1);
 }
 
 /* Takes back everything placed by this delivery (best effort). */

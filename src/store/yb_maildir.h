@@ -48,6 +48,17 @@ int yb_maildir_create(const char *path);
  */
 int yb_maildir_usage(const char *path, uint64_t quota_bytes, uint64_t *bytes_r, uint64_t *count_r);
 
+/*
+ * Records bytes and messages added to the Maildir at path (negative:
+ * removed, e.g. by POP3 DELE or IMAP EXPUNGE) as one "<bytes> <count>" line
+ * appended to its maildirsize, where that file exists (it is created only
+ * by yb_maildir_usage, i.e. when a quota applies). A failed append removes
+ * the file, so the next reader recomputes instead of trusting a count that
+ * misses this change. Returns 0 (also when there is no maildirsize) or the
+ * error of the append.
+ */
+int yb_maildir_quota_add(const char *path, int64_t bytes, int64_t count);
+
 struct yb_delivery;
 
 /*

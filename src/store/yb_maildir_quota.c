@@ -318,3 +318,40 @@ int yb_maildir_usage(const char *path, uint64_t quota_bytes, uint64_t *bytes_r, 
     *count_r = count;
     return 0;
 }
+
+/* Writes v in decimal, with a '-' when negative; returns the length. */
+static size_t fmt_i64(char *buf, int64_t v)
+{
+    if (v >= 0)
+        return yb__maildir_fmt_u64(buf, (uint64_t)v);
+    buf[0] = '-';
+    return 1 + yb__maildir_fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+int yb_maildir_quota_add(const char *path, int64_t bytes, int64_t count)
+{
+    char file[PAL_PATH_MAX], line[48];
+    struct pal_file *f = NULL;
+    int rc = pal_path_join(file, sizeof file, path, "maildirsize");
+    if (rc != 0)
+        return rc;
+    rc = pal_fs_open(file, PAL_O_WRONLY | PAL_O_APPEND, 0, &f);
+    if (rc == YB_ENOENT)
+        return 0;
+    if (rc == 0) {
+        size_t n = fmt_i64(line, bytes);
+        line[n++] = ' ';
+        n += fmt_i64(line + n, count);
+        line[n++] = '\n';
+        /* One write call: O_APPEND keeps concurrent appenders' lines whole. */
+        rc = pal_file_write_all(f, line, n);
+        if (rc == 0)
+            rc = pal_fs_sync(f);
+        int crc = pal_fs_close(&f);
+        if (rc == 0)
+            rc = crc;
+    }
+    if (rc != 0)
+        pal_fs_unlink(file);
+    return rc;
+}

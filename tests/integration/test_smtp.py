@@ -9,7 +9,6 @@ import shutil
 import signal
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -19,17 +18,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yb_harness as h  # noqa: E402
 
 
-def stored_password(pw):
-    p = subprocess.run([h.YUBIND, "--hash-password", "--iterations", "4096"],
-                       input=pw.encode() + b"\n", capture_output=True, check=True, timeout=30)
-    return p.stdout.decode().strip()
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+stored_password = h.stored_password
+tls_ctx = h.tls_ctx
 
 
 class SmtpServer:
@@ -50,12 +40,7 @@ class SmtpServer:
         })
         self.srv = h.Server(self.root, program=program)
         self.srv.wait_for(lambda: "started on" in self.srv.log("yubind"), what="start-up")
-        self.ports = {}
-        with open(os.path.join(self.root, "run", "ports.tab")) as f:
-            for line in f:
-                if not line.startswith("#"):
-                    svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                    self.ports[svc] = int(port)
+        self.ports = h.read_ports(self.root)
 
     def maildir(self, user):
         return os.path.join(self.root, "domains", "example.test", user, "Maildir")

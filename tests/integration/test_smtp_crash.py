@@ -24,7 +24,6 @@ import shutil
 import signal
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -44,17 +43,8 @@ TEST_DEADLINE = 100.0  # seconds for the whole test
 MARKER_RE = re.compile(rb"YBCRASH-[0-9a-z-]+")
 
 
-def stored_password(pw):
-    p = subprocess.run([h.YUBIND, "--hash-password", "--iterations", "4096"],
-                       input=pw.encode() + b"\n", capture_output=True, check=True, timeout=30)
-    return p.stdout.decode().strip()
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+stored_password = h.stored_password
+tls_ctx = h.tls_ctx
 
 
 class Msg:

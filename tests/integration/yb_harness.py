@@ -3,6 +3,7 @@ real yubind process started on it, with bounded waits."""
 
 import os
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -42,6 +43,32 @@ def write_atomic(root, name, text):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def stored_password(pw):
+    """The mailusers.tab form of pw (yubind --hash-password, the fewest iterations allowed)."""
+    p = subprocess.run([YUBIND, "--hash-password", "--iterations", "4096"],
+                       input=pw.encode() + b"\n", capture_output=True, check=True, timeout=30)
+    return p.stdout.decode().strip()
+
+
+def tls_ctx():
+    """A client TLS context that accepts the server's self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def read_ports(root):
+    """ROOT/run/ports.tab as {service: port} (the last address of each service)."""
+    ports = {}
+    with open(os.path.join(root, "run", "ports.tab")) as f:
+        for line in f:
+            if not line.startswith("#"):
+                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
+                ports[svc] = int(port)
+    return ports
 
 
 def run(args, timeout=30):
