@@ -46,6 +46,7 @@ struct yb_config {
 
 struct yb_confstore {
     pal_mutex lock;
+    pal_mutex check_lock; /* one check at a time: the reload timer, SIGHUP, CTRL writes */
     char root[PAL_PATH_MAX];
     struct yb_config *current;
     struct file_sig failed[YB_CF__COUNT]; /* last state that failed to parse */
@@ -358,8 +359,14 @@ int yb_confstore_open(const char *root, struct yb_confstore **store_r, char *err
         free(s);
         return rc;
     }
+    if ((rc = pal_mutex_init(&s->check_lock)) != 0) {
+        pal_mutex_destroy(&s->lock);
+        free(s);
+        return rc;
+    }
     rc = build_snapshot(s, NULL, true, &s->current, &changed, errbuf, errsize);
     if (rc != 0) {
+        pal_mutex_destroy(&s->check_lock);
         pal_mutex_destroy(&s->lock);
         free(s);
         return rc;
@@ -380,10 +387,12 @@ struct yb_config *yb_confstore_get(struct yb_confstore *store)
 int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, char *errbuf,
                        size_t errsize)
 {
-    struct yb_config *old = yb_confstore_get(store), *cfg = NULL;
     *changed_r = false;
-    /* Checks run on one thread (the engine's timer or the reload event); the
-     * lock only guards the swap against concurrent readers. */
+    /* check_lock serialises checks (the timer, the reload event, and CTRL
+     * sessions that make their own edits visible at once); lock only guards
+     * the swap against concurrent readers. */
+    pal_mutex_lock(&store->check_lock);
+    struct yb_config *old = yb_confstore_get(store), *cfg = NULL;
     int rc = build_snapshot(store, old, force, &cfg, changed_r, errbuf, errsize);
     if (rc == YB_EAGAIN)
         rc = 0;
@@ -396,6 +405,7 @@ int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, 
         pal_mutex_unlock(&store->lock);
         yb_config_unref(&prev);
     }
+    pal_mutex_unlock(&store->check_lock);
     yb_config_unref(&cfg);
     yb_config_unref(&old);
     return rc;
@@ -411,6 +421,7 @@ void yb_confstore_close(struct yb_confstore **store)
     if (*store == NULL)
         return;
     yb_config_unref(&(*store)->current);
+    pal_mutex_destroy(&(*store)->check_lock);
     pal_mutex_destroy(&(*store)->lock);
     free(*store);
     *store = NULL;
