@@ -86,8 +86,7 @@ void ctrl_cmd_cfgfileset(struct yb_session *s, struct ctrl_session *cs,
     yb_buf_init(&cs->body, YB_CTRL_LIMIT_BODY);
     cs->state = CTRL_ST_BODY;
     yb_session_read_body_dot(s, YB_CTRL_LIMIT_BODY);
-    ctrl_flush(s, cs);
-    yb_session_write(s, "+00101 send the file, end with a line holding a single '.'\r\n", 61);
+    ctrl_want_body(s, cs);
 }
 
 /* cfgfileset: the body is the whole new file (CRLF as sent; the tab grammar takes both). */

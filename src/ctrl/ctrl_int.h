@@ -59,6 +59,8 @@ void ctrl_error(struct yb_session *s, struct ctrl_session *cs, int num);
 /* ctrl_err with detail when it is not empty, else ctrl_error. */
 void ctrl_fail(struct yb_session *s, struct ctrl_session *cs, int num, const char *detail);
 void ctrl_list_begin(struct yb_session *s, struct ctrl_session *cs);
+/* "+00101": the client sends a dot-terminated body next. */
+void ctrl_want_body(struct yb_session *s, struct ctrl_session *cs);
 /* One record of quoted fields (dot-stuffed). */
 void ctrl_list_record(struct yb_session *s, struct ctrl_session *cs, const struct yb_slice *f,
                       size_t n);

@@ -97,6 +97,11 @@ void ctrl_fail(struct yb_session *s, struct ctrl_session *cs, int num, const cha
     put_error(s, cs, num, detail != NULL ? detail : "");
 }
 
+void ctrl_want_body(struct yb_session *s, struct ctrl_session *cs)
+{
+    put_reply(s, cs, "+00101", "send the file, end with a line holding a single '.'");
+}
+
 void ctrl_list_begin(struct yb_session *s, struct ctrl_session *cs)
 {
     put_reply(s, cs, "+00100", "OK");

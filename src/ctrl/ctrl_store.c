@@ -40,8 +40,8 @@ int ctrl_validate(const char *file, const void *data, size_t len, char *msg, siz
 {
     struct yb_tab *tab = NULL;
     struct yb_tab_error err;
-    int rc = yb_tab_parse(data, len, &tab, &err);
     memset(&err, 0, sizeof(err));
+    int rc = yb_tab_parse(data, len, &tab, &err);
     if (rc == 0) {
         struct yb_vars *vars = NULL;
         struct yb_domains *dom = NULL;
