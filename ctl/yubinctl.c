@@ -610,8 +610,10 @@ static int connect_to(struct conn *c, const struct options *o)
         return fail(YB_CTRL_E_CONNECT, "%s: %s", o->host, yb_strerror(rc));
     for (size_t i = 0; i < n; i++) {
         rc = pal_tcp_connect_wait(&addrs[i], c->timeout_ms, &c->sock);
-        if (rc == 0)
+        if (rc == 0) {
+            pal_sock_set_nodelay(c->sock, true); /* pipelined commands go out at once */
             return 0;
+        }
     }
     return fail(YB_CTRL_E_CONNECT, "%s port %u: %s", o->host, o->port, yb_strerror(rc));
 }

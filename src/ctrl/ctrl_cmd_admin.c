@@ -62,6 +62,21 @@ void ctrl_cmd_cfgfileget(struct yb_session *s, struct ctrl_session *cs,
     size_t len = 0;
     if (cfg_path(s, cs, a->f[1], path, sizeof(path)) != 0)
         return;
+    if (yb_slice_eq_cstr_nocase(a->f[1], "mailusers.tab")) {
+        /* Recent account changes are in the journal: fold them in so the file is whole. */
+        char detail[YB_CONF_ERR_MAX];
+        struct pal_file *lock = NULL;
+        int crc = ctrl_lock(cs, &lock, detail, sizeof(detail));
+        if (crc == 0) {
+            crc = ctrl_compact_locked(cs, detail, sizeof(detail));
+            ctrl_unlock(&lock);
+        }
+        if (crc != 0) {
+            ctrl_fail(s, cs, crc, detail);
+            return;
+        }
+        ctrl_reload(cs, false);
+    }
     int rc = pal_file_read_all(path, YB_CTRL_LIMIT_BODY, &data, &len);
     if (rc == YB_ENOENT) {
         rc = 0; /* a missing file reads as empty, as the server treats it */

@@ -55,8 +55,10 @@ static size_t users_in(const struct yb_config *cfg, struct yb_slice domain)
 {
     const struct yb_users *users = yb_config_users(cfg);
     size_t n = 0;
-    for (size_t i = 0, c = yb_users_count(users); i < c; i++)
-        n += yb_slice_eq_nocase(yb_users_at(users, i)->domain, domain);
+    for (size_t i = 0, c = yb_users_count(users); i < c; i++) {
+        const struct yb_user *u = yb_users_at(users, i);
+        n += u != NULL && yb_slice_eq_nocase(u->domain, domain); /* NULL: changed later */
+    }
     return n;
 }
 

@@ -55,6 +55,10 @@ int ctrl_check_domain(struct yb_session *s, struct ctrl_session *cs, const struc
     return 0;
 }
 
+/* The journal is folded into mailusers.tab when it holds more entries than
+ * this, or than half the accounts in mailusers.tab: amortised O(1) per change. */
+#define CTRL_COMPACT_MIN 4096
+
 enum user_op { USER_ADD, USER_DEL, USER_PASSWD };
 
 struct user_edit {
@@ -65,56 +69,85 @@ struct user_edit {
     char dir[YB_LIMIT_MAILBOX_DIR + 1]; /* ADD: the new one; DEL: the removed one */
 };
 
-static int edit_users(void *arg, const struct yb_tab *cur, struct yb_buf *out)
+/*
+ * Makes one account change: under the locks, picks up what other processes
+ * appended, checks the change against the current accounts, appends one
+ * journal record and reloads, so the next session sees it. The record is
+ * fsync'ed by ctrl_flush before the reply leaves, so "+00000" still means
+ * it is on stable storage; pipelined changes share that fsync. Returns 0 or
+ * a CTRL error number.
+ */
+static int user_change(struct ctrl_session *cs, struct user_edit *e, char *detail, size_t size)
 {
-    struct user_edit *e = arg;
-    uint32_t max_id = 0;
-    bool found = false;
-    for (size_t i = 0; i < cur->nrec; i++) {
-        const struct yb_tab_rec *r = &cur->rec[i];
-        int rc;
-        if (r->nfields == 6) {
-            char *end = NULL;
-            unsigned long id = strtoul(r->field[3], &end, 10);
-            if (id > max_id && id <= UINT32_MAX)
-                max_id = (uint32_t)id;
-        }
-        bool match = r->nfields >= 2 && yb_slice_eq_nocase(ctrl_field(r, 0), e->domain) &&
-                     yb_slice_eq_nocase(ctrl_field(r, 1), e->name);
-        if (!match) {
-            if ((rc = ctrl_copy_record(out, r)) != 0)
-                return rc;
-            continue;
-        }
-        found = true;
-        if (e->op == USER_ADD)
-            return YB_CTRL_E_USER_EXISTS;
-        if (e->op == USER_DEL) {
-            if (r->nfields == 6)
-                snprintf(e->dir, sizeof(e->dir), "%s", r->field[4]);
-            continue;
-        }
-        struct yb_slice f[YB_LIMIT_TAB_FIELDS];
-        for (unsigned k = 0; k < r->nfields; k++)
-            f[k] = ctrl_field(r, k);
-        if (r->nfields == 6)
-            f[2] = yb_slice_cstr(e->stored);
-        if ((rc = ctrl_put_record(out, f, r->nfields)) != 0)
-            return rc;
-    }
-    if (e->op != USER_ADD)
-        return found ? 0 : YB_CTRL_E_NO_USER;
-    if (max_id == UINT32_MAX)
-        return YB_CTRL_E_LIMIT;
+    struct pal_file *lock = NULL;
+    struct yb_config *cfg = NULL;
+    struct yb_buf rec;
+    int result = ctrl_lock(cs, &lock, detail, size);
+    if (result != 0)
+        return result;
+    yb_buf_init(&rec, YB_LIMIT_TAB_LINE + 1);
+    ctrl_reload(cs, false);
+    cfg = yb_confstore_get(cs->store);
+    const struct yb_users *users = yb_config_users(cfg);
+    const struct yb_user *cur = yb_users_find(users, e->domain, e->name);
     char id[16];
-    snprintf(id, sizeof(id), "%lu", (unsigned long)max_id + 1);
-    struct yb_slice f[6] = { e->domain,
-                             e->name,
-                             yb_slice_cstr(e->stored),
-                             yb_slice_cstr(id),
-                             yb_slice_cstr(e->dir),
-                             yb_slice_cstr(e->type) };
-    return ctrl_put_record(out, f, 6);
+    if (e->op == USER_ADD) {
+        uint32_t max = yb_users_max_id(users);
+        if (cur != NULL) {
+            result = YB_CTRL_E_USER_EXISTS;
+            goto out;
+        }
+        if (max == UINT32_MAX) {
+            result = YB_CTRL_E_LIMIT;
+            goto out;
+        }
+        snprintf(id, sizeof(id), "%lu", (unsigned long)max + 1);
+        struct yb_slice f[7] = { YB_SLICE_LIT("+"),        e->domain,         e->name,
+                                 yb_slice_cstr(e->stored), yb_slice_cstr(id), yb_slice_cstr(e->dir),
+                                 yb_slice_cstr(e->type) };
+        result = ctrl_put_record(&rec, f, 7);
+    } else if (cur == NULL) {
+        result = YB_CTRL_E_NO_USER;
+    } else if (e->op == USER_DEL) {
+        snprintf(e->dir, sizeof(e->dir), "%.*s", (int)cur->dir.len, (const char *)cur->dir.p);
+        struct yb_slice f[3] = { YB_SLICE_LIT("-"), cur->domain, cur->name };
+        result = ctrl_put_record(&rec, f, 3);
+    } else {
+        char type[2] = { (char)cur->type, 0 };
+        snprintf(id, sizeof(id), "%lu", (unsigned long)cur->id);
+        struct yb_slice f[7] = { YB_SLICE_LIT("+"),        cur->domain,       cur->name,
+                                 yb_slice_cstr(e->stored), yb_slice_cstr(id), cur->dir,
+                                 yb_slice_cstr(type) };
+        result = ctrl_put_record(&rec, f, 7);
+    }
+    if (result != 0)
+        goto out;
+    /* Not synced here: ctrl_flush syncs before this change's reply leaves (group commit). */
+    int rc = yb_users_journal_append(yb_confstore_root(cs->store), rec.p, rec.len, false);
+    if (rc != 0) {
+        snprintf(detail, size, "%s: %s", YB_USERS_JOURNAL, yb_strerror(rc));
+        result = YB_CTRL_E_STORAGE;
+        goto out;
+    }
+    cs->unsynced = true;
+    yb_config_unref(&cfg);
+    ctrl_reload(cs, false);
+    cfg = yb_confstore_get(cs->store);
+    size_t jlen = yb_config_journal_length(cfg);
+    size_t nbase = yb_config_tab(cfg, YB_CF_MAILUSERS)->nrec;
+    if (jlen > CTRL_COMPACT_MIN && jlen > nbase / 2) {
+        char why[YB_CONF_ERR_MAX];
+        /* The change itself is already durable: a failed fold is only logged. */
+        if (ctrl_compact_locked(cs, why, sizeof(why)) == 0)
+            ctrl_reload(cs, false);
+        else
+            yb_log_error("ctrl", "%s: cannot fold the journal: %s", cs->tag, why);
+    }
+out:
+    yb_config_unref(&cfg);
+    yb_buf_free(&rec);
+    ctrl_unlock(&lock);
+    return result;
 }
 
 /* Common checks of "domain" "user"; 0 or the error already answered. */
@@ -175,14 +208,10 @@ void ctrl_cmd_useradd(struct yb_session *s, struct ctrl_session *cs, const struc
         e->dir[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
     int rc = ctrl_password(cs, a->f[3], e->stored, sizeof(e->stored));
+    /* The Maildir is created by the first delivery (yb_maildir.h), not here:
+     * four mkdirs would cost more than the rest of useradd together. */
     if (rc == 0)
-        rc = ctrl_edit_file(cs, YB_CF_MAILUSERS, edit_users, e, detail, sizeof(detail));
-    if (rc == 0) {
-        char path[PAL_PATH_MAX], md[PAL_PATH_MAX];
-        if (ctrl_account_dir(cs, e->domain, yb_slice_cstr(e->dir), path, sizeof(path)) == 0 &&
-            pal_path_join(md, sizeof(md), path, "Maildir") == 0 && yb_maildir_create(md) != 0)
-            yb_log_warn("ctrl", "%s: cannot create %s (delivery creates it later)", cs->tag, md);
-    }
+        rc = user_change(cs, e, detail, sizeof(detail));
     done(s, cs, rc, detail, "useradd", e);
 out:
     free(e);
@@ -201,7 +230,7 @@ void ctrl_cmd_userdel(struct yb_session *s, struct ctrl_session *cs, const struc
     e->op = USER_DEL;
     if (user_args(s, cs, cfg, a, e) != 0)
         goto out;
-    int rc = ctrl_edit_file(cs, YB_CF_MAILUSERS, edit_users, e, detail, sizeof(detail));
+    int rc = user_change(cs, e, detail, sizeof(detail));
     if (rc == 0 && e->dir[0] != '\0') {
         /* The mailbox is moved aside, not destroyed: ROOT/deleted/<domain>.<dir>.<time>. */
         char dom[YB_LIMIT_DOMAIN + 1];
@@ -236,7 +265,7 @@ void ctrl_cmd_userpasswd(struct yb_session *s, struct ctrl_session *cs,
     }
     int rc = ctrl_password(cs, a->f[3], e->stored, sizeof(e->stored));
     if (rc == 0)
-        rc = ctrl_edit_file(cs, YB_CF_MAILUSERS, edit_users, e, detail, sizeof(detail));
+        rc = user_change(cs, e, detail, sizeof(detail));
     done(s, cs, rc, detail, "userpasswd", e);
 out:
     free(e);
@@ -252,7 +281,7 @@ void ctrl_cmd_userlist(struct yb_session *s, struct ctrl_session *cs, const stru
     ctrl_list_begin(s, cs);
     for (size_t i = 0, n = yb_users_count(users); i < n; i++) {
         const struct yb_user *u = yb_users_at(users, i);
-        if (!ctrl_may_domain(cs, u->domain))
+        if (u == NULL || !ctrl_may_domain(cs, u->domain)) /* NULL: changed later in the journal */
             continue;
         if (a->n > 1 && !yb_slice_eq_nocase(u->domain, a->f[1]))
             continue;

@@ -19,6 +19,8 @@
 #define CTRL_LOGIN_TABLE 256
 /* Output queued in a session before it is handed to the engine. */
 #define CTRL_OUT_CHUNK (64 * 1024)
+/* Most pipelined account changes made durable by one fsync (group commit). */
+#define CTRL_BATCH_MAX 128
 
 enum ctrl_state { CTRL_ST_LOGIN, CTRL_ST_READY, CTRL_ST_BODY, CTRL_ST_QUIT };
 
@@ -47,6 +49,10 @@ struct ctrl_session {
     struct yb_buf body;
     /* replies not yet handed to the engine */
     struct yb_buf out;
+    /* group commit: account changes appended to the journal but not yet
+     * fsync'ed; their replies wait in out until ctrl_flush syncs */
+    bool unsynced;
+    unsigned batch;
 };
 
 /* ---- replies (ctrl_session.c) ---- */
@@ -69,7 +75,10 @@ void ctrl_list_line(struct yb_session *s, struct ctrl_session *cs, struct yb_sli
 void ctrl_list_end(struct yb_session *s, struct ctrl_session *cs);
 /* Sends a block of records already made with yb_ctrl_format (queue lists) as a list. */
 void ctrl_list_block(struct yb_session *s, struct ctrl_session *cs, struct yb_slice block);
-/* Hands queued output to the engine. */
+/*
+ * Hands queued output to the engine, after making held-back account changes
+ * durable (their "+00000" replies become storage errors if that fails).
+ */
 void ctrl_flush(struct yb_session *s, struct ctrl_session *cs);
 
 /* True when the session may manage domain (admins: any). */
@@ -122,6 +131,16 @@ typedef int (*ctrl_edit_fn)(void *arg, const struct yb_tab *cur, struct yb_buf *
  */
 int ctrl_edit_file(struct ctrl_session *cs, enum yb_conf_file_id id, ctrl_edit_fn edit, void *arg,
                    char *detail, size_t size);
+
+/*
+ * Takes the process-wide write lock and the file lock ROOT/run/ctrl.lock.
+ * Returns 0 or YB_CTRL_E_STORAGE (detail says why; nothing is held then).
+ */
+int ctrl_lock(struct ctrl_session *cs, struct pal_file **lock_r, char *detail, size_t size);
+void ctrl_unlock(struct pal_file **lock);
+
+/* Folds mailusers.journal into mailusers.tab; the locks must be held. 0 or a CTRL error. */
+int ctrl_compact_locked(struct ctrl_session *cs, char *detail, size_t size);
 
 /*
  * The same for any tab file at path (a user's user.tab ...), checked as the

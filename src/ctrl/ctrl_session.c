@@ -15,8 +15,42 @@
 
 /* ---- replies ---- */
 
+/* The journal could not be made durable: no held-back change may be reported done. */
+static void unsay_ok(struct ctrl_session *cs, int rc)
+{
+    static const char ok[] = "+00000 ";
+    char err[96];
+    int n = snprintf(err, sizeof(err), "-%05d %s: %s: the change may be lost", YB_CTRL_E_STORAGE,
+                     yb_ctrl_err_text(YB_CTRL_E_STORAGE), yb_strerror(rc));
+    struct yb_buf fixed;
+    yb_buf_init(&fixed, cs->out.max);
+    for (size_t i = 0; i < cs->out.len;) {
+        const unsigned char *nl = memchr(cs->out.p + i, '\n', cs->out.len - i);
+        size_t end = nl != NULL ? (size_t)(nl - cs->out.p) + 1 : cs->out.len;
+        if (end - i >= sizeof(ok) - 1 && memcmp(cs->out.p + i, ok, sizeof(ok) - 1) == 0) {
+            yb_buf_append(&fixed, err, n > 0 ? (size_t)n : 0);
+            yb_buf_append(&fixed, "\r\n", 2);
+        } else {
+            yb_buf_append(&fixed, cs->out.p + i, end - i);
+        }
+        i = end;
+    }
+    yb_buf_free(&cs->out);
+    cs->out = fixed;
+}
+
 void ctrl_flush(struct yb_session *s, struct ctrl_session *cs)
 {
+    if (cs->unsynced) {
+        int rc = yb_users_journal_sync(yb_confstore_root(cs->store));
+        cs->unsynced = false;
+        if (rc != 0) {
+            yb_log_error("ctrl", "%s: %s: fsync failed: %s", cs->tag, YB_USERS_JOURNAL,
+                         yb_strerror(rc));
+            unsay_ok(cs, rc);
+        }
+    }
+    cs->batch = 0;
     if (cs->out.len > 0)
         yb_session_write(s, cs->out.p, cs->out.len);
     yb_buf_reset(&cs->out);
@@ -384,6 +418,12 @@ static void ctrl_line(struct yb_session *s, void *state, struct yb_slice line, u
     dispatch(s, cs, a);
 out:
     free(a);
+    /* Group commit: while pipelined commands wait, account changes share one
+     * fsync; their replies are held until it is done (ctrl_flush). */
+    if (cs->unsynced && cs->batch < CTRL_BATCH_MAX && yb_session_line_pending(s)) {
+        cs->batch++;
+        return;
+    }
     ctrl_flush(s, cs);
 }
 
@@ -423,6 +463,8 @@ static void ctrl_close(struct yb_session *s, void *state)
     struct ctrl_session *cs = state;
     if (cs == NULL)
         return;
+    if (cs->unsynced && yb_users_journal_sync(yb_confstore_root(cs->store)) != 0)
+        yb_log_error("ctrl", "%s: %s: fsync failed at close", cs->tag, YB_USERS_JOURNAL);
     for (size_t i = 0; i < cs->ndomains; i++)
         free(cs->domains[i]);
     yb_buf_free(&cs->out);

@@ -115,24 +115,54 @@ int ctrl_edit_file(struct ctrl_session *cs, enum yb_conf_file_id id, ctrl_edit_f
     return result;
 }
 
+int ctrl_lock(struct ctrl_session *cs, struct pal_file **lock_r, char *detail, size_t size)
+{
+    pal_once_run(&write_once, write_init);
+    pal_mutex_lock(&write_lock);
+    int rc = lock_root(yb_confstore_root(cs->store), lock_r);
+    if (rc != 0) {
+        pal_mutex_unlock(&write_lock);
+        snprintf(detail, size, "run/ctrl.lock: %s", yb_strerror(rc));
+        return YB_CTRL_E_STORAGE;
+    }
+    return 0;
+}
+
+void ctrl_unlock(struct pal_file **lock)
+{
+    pal_fs_unlock(*lock);
+    pal_fs_close(lock);
+    pal_mutex_unlock(&write_lock);
+}
+
+int ctrl_compact_locked(struct ctrl_session *cs, char *detail, size_t size)
+{
+    size_t n = 0;
+    uint64_t t0 = pal_time_mono_ms();
+    int rc = yb_users_compact(yb_confstore_root(cs->store), &n, detail, size);
+    if (rc != 0)
+        return YB_CTRL_E_STORAGE;
+    yb_log_info("ctrl", "%s: %s folded into mailusers.tab (%zu accounts, %llu ms)", cs->tag,
+                YB_USERS_JOURNAL, n, (unsigned long long)(pal_time_mono_ms() - t0));
+    return 0;
+}
+
 int ctrl_edit_path(struct ctrl_session *cs, const char *path, const char *name, ctrl_edit_fn edit,
                    void *arg, char *detail, size_t size)
 {
-    const char *root = yb_confstore_root(cs->store);
     struct pal_file *lock = NULL;
     struct yb_tab *cur = NULL;
     struct yb_tab_error err;
     struct yb_buf out;
-    int rc, result = 0;
+    int rc, result;
     detail[0] = '\0';
     yb_buf_init(&out, YB_LIMIT_TAB_FILE);
-    pal_once_run(&write_once, write_init);
-    pal_mutex_lock(&write_lock);
-    if ((rc = lock_root(root, &lock)) != 0) {
-        snprintf(detail, size, "run/ctrl.lock: %s", yb_strerror(rc));
-        result = YB_CTRL_E_STORAGE;
+    if ((result = ctrl_lock(cs, &lock, detail, size)) != 0)
+        return result;
+    /* mailusers.tab is edited whole: fold the journal in first, so the edit
+     * starts from every account and no journal record is applied on top. */
+    if (strcmp(name, "mailusers.tab") == 0 && (result = ctrl_compact_locked(cs, detail, size)) != 0)
         goto out;
-    }
     rc = yb_tab_load(path, &cur, &err);
     if (rc == YB_ENOENT)
         rc = yb_tab_parse("", 0, &cur, &err);
@@ -153,11 +183,7 @@ int ctrl_edit_path(struct ctrl_session *cs, const char *path, const char *name, 
         goto out;
     }
 out:
-    if (lock != NULL) {
-        pal_fs_unlock(lock);
-        pal_fs_close(&lock);
-    }
-    pal_mutex_unlock(&write_lock);
+    ctrl_unlock(&lock);
     yb_tab_free(&cur);
     yb_buf_free(&out);
     return result;

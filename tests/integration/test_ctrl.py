@@ -228,7 +228,10 @@ class Ctrl(unittest.TestCase):
         self.s.ok("domainadd", "gone.test")
         self.s.ok("useradd", "gone.test", "frank", "pw")
         maildir = os.path.join(self.s.root, "domains", "gone.test", "frank", "Maildir")
-        self.assertTrue(os.path.isdir(maildir))
+        self.assertFalse(os.path.exists(maildir))  # made by the first delivery, not useradd
+        with smtplib.SMTP("127.0.0.1", self.s.ports["SmtpListen"], timeout=20) as c:
+            c.sendmail("x@remote.test", ["frank@gone.test"], b"Subject: f\r\n\r\nx\r\n")
+        self.assertEqual(len(os.listdir(os.path.join(maildir, "new"))), 1)
         rc, _, err = self.s.ctl("domaindel", "gone.test")
         self.assertEqual(rc, 16, err)
         self.s.ok("domaindel", "gone.test", "purge")
@@ -280,6 +283,53 @@ class Ctrl(unittest.TestCase):
         self.assertEqual(rc, 9, err)
         rc, _, err = self.s.ctl("useradd", "one.test", "bad name", "pw")
         self.assertEqual(rc, 8, err)
+
+
+class Journal(unittest.TestCase):
+    """Account changes go to mailusers.journal; a restart, another reader and
+    cfgfileget all see the same accounts."""
+
+    def test_journal_survives_restart_and_folds_on_cfgfileget(self):
+        s = CtrlServer()
+        try:
+            s.ok("domainadd", "j.test")
+            lines = ["useradd\tj.test\tuser%d\tpw%d" % (i, i) for i in range(50)]
+            lines += ["userdel\tj.test\tuser3", "userpasswd\tj.test\tuser4\tnew4"]
+            rc, _, err = s.ctl("-f", "-", stdin=("\n".join(lines) + "\n").encode())
+            self.assertEqual(rc, 0, err)
+            journal = os.path.join(s.root, "mailusers.journal")
+            self.assertTrue(os.path.exists(journal))
+            with open(journal) as f:
+                text = f.read()
+            self.assertTrue(text.startswith("# yubin mailusers.journal "))
+            self.assertEqual(text.count('\n"+"\t'), 51)  # 50 adds and one password change
+            # a second server on the same root reads the same accounts
+            s.srv.stop()
+            s.srv = h.Server(s.root)
+            s.srv.wait_for(lambda: s.srv.log("yubind").count("started on") == 2, what="restart")
+            with open(os.path.join(s.root, "run", "ports.tab")) as f:
+                for line in f:
+                    if not line.startswith("#"):
+                        svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
+                        s.ports[svc] = int(port)
+            users = [l.split("\t")[1] for l in s.ok("userlist", "j.test").splitlines()]
+            self.assertEqual(len(users), 49)
+            self.assertNotIn("user3", users)
+            self.assertTrue(s.submission_login("user4@j.test", "new4"))
+            self.assertFalse(s.submission_login("user4@j.test", "pw4"))
+            self.assertFalse(s.submission_login("user3@j.test", "pw3"))
+            # cfgfileget folds the journal in: the file is whole, the journal gone
+            out = s.ok("cfgfileget", "mailusers.tab")
+            self.assertEqual(out.count('"j.test"'), 49)
+            self.assertFalse(os.path.exists(journal))
+            self.assertTrue(s.submission_login("user4@j.test", "new4"))
+            self.assertEqual(len(s.ok("userlist", "j.test").splitlines()), 49)
+            # ids stay unique after the fold
+            s.ok("useradd", "j.test", "late", "pw")
+            ids = [l.split("\t")[2] for l in s.ok("userlist").splitlines()]
+            self.assertEqual(len(ids), len(set(ids)))
+        finally:
+            s.stop()
 
 
 if __name__ == "__main__":
