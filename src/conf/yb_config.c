@@ -301,20 +301,36 @@ static int load_part(const struct yb_confstore *s, enum yb_conf_file_id id,
     return 0;
 }
 
-/* Reads len bytes of path from off into a malloc'ed buffer. */
-static int read_range(const char *path, uint64_t off, size_t len, char **data_r)
+/* Reads n bytes at off from an open file. */
+static int pread_all(struct pal_file *f, char *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t k = 0;
+        int rc = pal_fs_pread(f, buf + got, n - got, off + got, &k);
+        if (rc != 0)
+            return rc;
+        if (k == 0)
+            return YB_EAGAIN; /* shorter than its stat said: read it again later */
+        got += k;
+    }
+    return 0;
+}
+
+/*
+ * Reads len bytes of path from off into a malloc'ed buffer (NUL-terminated),
+ * and with hlen > 0 first its first hlen bytes into head (one open for both).
+ */
+static int read_range(const char *path, uint64_t off, size_t len, char **data_r, char *head,
+                      size_t hlen)
 {
     struct pal_file *f = NULL;
     char *data = malloc(len + 1);
-    size_t got = 0;
     int rc = data == NULL ? YB_ENOMEM : pal_fs_open(path, PAL_O_RDONLY, 0, &f);
-    while (rc == 0 && got < len) {
-        size_t n = 0;
-        rc = pal_fs_pread(f, data + got, len - got, off + got, &n);
-        if (rc == 0 && n == 0)
-            rc = YB_EAGAIN; /* shorter than its stat said: read it again later */
-        got += n;
-    }
+    if (rc == 0 && hlen > 0)
+        rc = pread_all(f, head, hlen, 0);
+    if (rc == 0)
+        rc = pread_all(f, data, len, off);
     if (f != NULL)
         pal_fs_close(&f);
     if (rc != 0) {
@@ -358,12 +374,6 @@ static int journal_update(struct yb_confstore *s, bool force, char *errbuf, size
         return 0; /* reported once already; the last good state stays */
     bool whole = force || js->j == NULL || now.file_id != js->sig.file_id ||
                  now.dev_id != js->sig.dev_id || now.size < js->offset;
-    size_t hlen = strlen(js->header);
-    if (!whole && hlen > 0) {
-        char *head = NULL;
-        whole = read_range(path, 0, hlen, &head) != 0 || memcmp(head, js->header, hlen) != 0;
-        free(head);
-    }
     for (int attempt = 0; attempt < 2; attempt++) {
         uint64_t from = whole ? 0 : js->offset;
         if (now.size - from > YB_LIMIT_TAB_FILE) {
@@ -372,9 +382,18 @@ static int journal_update(struct yb_confstore *s, bool force, char *errbuf, size
             break;
         }
         size_t len = (size_t)(now.size - from), complete = len;
-        if ((rc = read_range(path, from, len, &data)) != 0) {
+        /* Appending to the file read before: its header must still be the same. */
+        char head[YB_USERS_JOURNAL_HEADER_LEN + 1];
+        size_t hlen = whole ? 0 : strlen(js->header);
+        if ((rc = read_range(path, from, len, &data, head, hlen)) != 0) {
             snprintf(errbuf, errsize, "%s: %s", path, yb_strerror(rc));
             break;
+        }
+        if (hlen > 0 && memcmp(head, js->header, hlen) != 0) {
+            free(data);
+            data = NULL;
+            whole = true; /* removed and made again: read it from the start */
+            continue;
         }
         while (complete > 0 && data[complete - 1] != '\n')
             complete--;

@@ -133,7 +133,8 @@ int ctrl_edit_file(struct ctrl_session *cs, enum yb_conf_file_id id, ctrl_edit_f
                    char *detail, size_t size);
 
 /*
- * Takes the process-wide write lock and the file lock ROOT/run/ctrl.lock.
+ * Takes the process-wide write lock and the file lock ROOT/run/ctrl.lock
+ * (*lock_r is the process's open handle: pass it to ctrl_unlock only).
  * Returns 0 or YB_CTRL_E_STORAGE (detail says why; nothing is held then).
  */
 int ctrl_lock(struct ctrl_session *cs, struct pal_file **lock_r, char *detail, size_t size);

@@ -85,19 +85,29 @@ void ctrl_reload(struct ctrl_session *cs, bool force)
         yb_log_error("config", "%s; keeping the previous configuration", err);
 }
 
-/* Opens and locks ROOT/run/ctrl.lock, shared by every yubind on this root. */
-static int lock_root(const char *root, struct pal_file **f_r)
+/*
+ * ROOT/run/ctrl.lock, shared by every yubind on this root, is opened once and
+ * kept open (the write lock guards the handle): a change then costs two
+ * fcntl calls, not a path walk, an open and a close.
+ */
+static struct pal_file *lock_file;
+static char lock_root_path[PAL_PATH_MAX];
+
+static int open_lock(const char *root)
 {
     char dir[PAL_PATH_MAX], path[PAL_PATH_MAX];
     int rc;
+    if (lock_file != NULL && strcmp(lock_root_path, root) == 0)
+        return 0;
+    if (lock_file != NULL)
+        pal_fs_close(&lock_file); /* another root (tests open several) */
     if ((rc = pal_path_join(dir, sizeof(dir), root, "run")) != 0 ||
         (rc = pal_path_join(path, sizeof(path), dir, "ctrl.lock")) != 0 ||
         (rc = pal_file_mkdirs(dir)) != 0 ||
-        (rc = pal_fs_open(path, PAL_O_RDWR | PAL_O_CREAT, 0600, f_r)) != 0)
+        (rc = pal_fs_open(path, PAL_O_RDWR | PAL_O_CREAT, 0600, &lock_file)) != 0)
         return rc;
-    if ((rc = pal_fs_lock(*f_r, PAL_LOCK_EX)) != 0)
-        pal_fs_close(f_r);
-    return rc;
+    snprintf(lock_root_path, sizeof(lock_root_path), "%s", root);
+    return 0;
 }
 
 int ctrl_edit_file(struct ctrl_session *cs, enum yb_conf_file_id id, ctrl_edit_fn edit, void *arg,
@@ -119,19 +129,22 @@ int ctrl_lock(struct ctrl_session *cs, struct pal_file **lock_r, char *detail, s
 {
     pal_once_run(&write_once, write_init);
     pal_mutex_lock(&write_lock);
-    int rc = lock_root(yb_confstore_root(cs->store), lock_r);
+    int rc = open_lock(yb_confstore_root(cs->store));
+    if (rc == 0)
+        rc = pal_fs_lock(lock_file, PAL_LOCK_EX);
     if (rc != 0) {
         pal_mutex_unlock(&write_lock);
         snprintf(detail, size, "run/ctrl.lock: %s", yb_strerror(rc));
         return YB_CTRL_E_STORAGE;
     }
+    *lock_r = lock_file;
     return 0;
 }
 
 void ctrl_unlock(struct pal_file **lock)
 {
     pal_fs_unlock(*lock);
-    pal_fs_close(lock);
+    *lock = NULL; /* the handle stays open for the next change */
     pal_mutex_unlock(&write_lock);
 }
 
