@@ -300,6 +300,23 @@ static void set_admin(struct ctrl_session *cs, const struct ctrl_admin *ad)
     }
 }
 
+static char g_dummy[YB_PASSWD_STORED_MAX];
+static pal_once g_dummy_once = PAL_ONCE_INIT;
+
+static void make_dummy(void)
+{
+    if (yb_passwd_hash("no such administrator", 21, YB_PASSWD_DEFAULT_ITERATIONS, g_dummy,
+                       sizeof(g_dummy)) != 0)
+        g_dummy[0] = '\0';
+}
+
+/* A stored password with the default cost, to check unknown names against. */
+static const char *dummy_hash(void)
+{
+    pal_once_run(&g_dummy_once, make_dummy);
+    return g_dummy;
+}
+
 static void do_login(struct yb_session *s, struct ctrl_session *cs, const struct yb_ctrl_args *a)
 {
     const char *ip = yb_session_peer_ip(s);
@@ -323,12 +340,9 @@ static void do_login(struct yb_session *s, struct ctrl_session *cs, const struct
     if (a->n == 2 && a->f[0].len <= YB_CTRL_LIMIT_NAME && a->f[1].len <= YB_LIMIT_PASSWORD &&
         ctrl_admin_find(yb_config_tab(cfg, YB_CF_CTRLACCOUNTS), a->f[0], &ad) == 0)
         rc = yb_passwd_verify(ad.password, a->f[1].p, a->f[1].len);
-    else if (a->n == 2)
-        /* Same time for an unknown name as for a wrong password. */
-        yb_passwd_verify("{SCRAM-SHA-256}4096,AAAAAAAAAAAAAAAAAAAAAA==,"
-                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,"
-                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-                         a->f[1].p, a->f[1].len);
+    else if (a->n == 2 && a->f[1].len <= YB_LIMIT_PASSWORD)
+        /* About the same time for an unknown name as for a wrong password. */
+        yb_passwd_verify(dummy_hash(), a->f[1].p, a->f[1].len);
     if (rc != 0) {
         ctrl_login_failed(ip);
         pal_sleep_ms(ctrl_login_delay_ms(ip));
