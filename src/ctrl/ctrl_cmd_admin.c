@@ -40,15 +40,26 @@ int ctrl_cfg_name_check(struct yb_slice name)
     return 0;
 }
 
-/* Checks the name argument and builds its path; 0 or the error already answered. */
+/*
+ * Checks the name argument and builds its path and canonical name (a known
+ * file in its own spelling: "MailUsers.TAB" is mailusers.tab on a file
+ * system that ignores case, and must be checked as that). 0 or the error
+ * already answered.
+ */
 static int cfg_path(struct yb_session *s, struct ctrl_session *cs, struct yb_slice name, char *path,
-                    size_t size)
+                    size_t size, char *canon, size_t canon_size)
 {
     if (ctrl_cfg_name_check(name) != 0) {
         ctrl_error(s, cs, YB_CTRL_E_BAD_PATH);
         return YB_CTRL_E_BAD_PATH;
     }
-    if (pal_path_join(path, size, yb_confstore_root(cs->store), (const char *)name.p) != 0) {
+    const char *n = (const char *)name.p;
+    for (unsigned i = 0; i < YB_CF__COUNT; i++) {
+        if (yb_slice_eq_cstr_nocase(name, yb_conf_file_name((enum yb_conf_file_id)i)))
+            n = yb_conf_file_name((enum yb_conf_file_id)i);
+    }
+    snprintf(canon, canon_size, "%s", n); /* fits: names are at most CTRL_LIMIT_CFG_NAME */
+    if (pal_path_join(path, size, yb_confstore_root(cs->store), n) != 0) {
         ctrl_err(s, cs, YB_CTRL_E_STORAGE, "path too long");
         return YB_CTRL_E_STORAGE;
     }
@@ -58,11 +69,11 @@ static int cfg_path(struct yb_session *s, struct ctrl_session *cs, struct yb_sli
 void ctrl_cmd_cfgfileget(struct yb_session *s, struct ctrl_session *cs,
                          const struct yb_ctrl_args *a)
 {
-    char path[PAL_PATH_MAX], *data = NULL;
+    char path[PAL_PATH_MAX], canon[CTRL_LIMIT_CFG_NAME + 1], *data = NULL;
     size_t len = 0;
-    if (cfg_path(s, cs, a->f[1], path, sizeof(path)) != 0)
+    if (cfg_path(s, cs, a->f[1], path, sizeof(path), canon, sizeof(canon)) != 0)
         return;
-    if (yb_slice_eq_cstr_nocase(a->f[1], "mailusers.tab")) {
+    if (strcmp(canon, "mailusers.tab") == 0) {
         /* Recent account changes are in the journal: fold them in so the file is whole. */
         char detail[YB_CONF_ERR_MAX];
         struct pal_file *lock = NULL;
@@ -95,9 +106,8 @@ void ctrl_cmd_cfgfileset(struct yb_session *s, struct ctrl_session *cs,
                          const struct yb_ctrl_args *a)
 {
     char path[PAL_PATH_MAX];
-    if (cfg_path(s, cs, a->f[1], path, sizeof(path)) != 0)
+    if (cfg_path(s, cs, a->f[1], path, sizeof(path), cs->body_file, sizeof(cs->body_file)) != 0)
         return;
-    snprintf(cs->body_file, sizeof(cs->body_file), "%s", (const char *)a->f[1].p);
     yb_buf_init(&cs->body, YB_CTRL_LIMIT_BODY);
     cs->state = CTRL_ST_BODY;
     yb_session_read_body_dot(s, YB_CTRL_LIMIT_BODY);

@@ -216,6 +216,12 @@ void ctrl_cmd_aliasdomainadd(struct yb_session *s, struct ctrl_session *cs,
         ctrl_err(s, cs, YB_CTRL_E_BAD_DOMAIN, "%s", why);
         goto out;
     }
+    /* A domain administrator may only add names of its own domains: an alias
+     * domain makes this server accept mail for a new name. */
+    if (!ctrl_may_domain(cs, bare)) {
+        ctrl_err(s, cs, YB_CTRL_E_DENIED, "not an administrator of %s", (const char *)bare.p);
+        goto out;
+    }
     if (yb_domains_has(yb_config_domains(cfg), alias)) {
         ctrl_err(s, cs, YB_CTRL_E_DOMAIN_EXISTS, "%s is a local domain", (const char *)alias.p);
         goto out;

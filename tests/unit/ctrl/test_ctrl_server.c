@@ -451,6 +451,10 @@ static void test_domain_administrator_limits(void **state)
     assert_string_equal(cl_cmd(&c, "cfgfileset\tctrlaccounts.tab"), "-00005");
     assert_string_equal(cl_cmd(&c, "ctrladd\tx\tpw\tadmin"), "-00005");
     assert_string_equal(cl_cmd(&c, "domaindel\tb.test"), "-00005");
+    /* an alias domain is a new name this server accepts mail for: not theirs to add */
+    assert_string_equal(cl_cmd(&c, "aliasdomainadd\ta.test\tevil.test"), "-00005");
+    assert_string_equal(cl_cmd(&c, "aliasdomainadd\ta.test\t*.a.test"), "+00000");
+    assert_string_equal(cl_cmd(&c, "aliasdomainadd\tb.test\t*.b.test"), "-00005");
     assert_string_equal(cl_cmd(&c, "domainlist"), "+00100");
     cl_list(&c, list, sizeof(list));
     assert_string_equal(list, "\"a.test\"\n");
@@ -489,6 +493,16 @@ static void test_cfgfileset_refusals_keep_the_old_file(void **state)
         if (strcmp(cl_cmd(&c, names[i]), "-00017") != 0)
             fail_msg("%s: %s", names[i], c.last);
     }
+    /* a known file in another spelling is that file (one file on Windows) and checked as it */
+    assert_string_equal(cl_cmd(&c, "cfgfileset\tDomains.TAB"), "+00101");
+    cl_send(&c, broken, sizeof(broken) - 1);
+    r = cl_line(&c);
+    if (r.len < 6 || memcmp(r.p, "-00018", 6) != 0)
+        fail_msg("got \"%.*s\"", (int)r.len, (const char *)r.p);
+    char list[1024];
+    assert_string_equal(cl_cmd(&c, "cfgfileget\tDOMAINS.tab"), "+00100");
+    cl_list(&c, list, sizeof(list));
+    assert_string_equal(list, "\"a.test\"\n\"b.test\"\n");
     /* a good file replaces the old one and is read back the same */
     assert_string_equal(cl_cmd(&c, "cfgfileset\taliases.tab"), "+00101");
     static const char good[] = "\"a.test\"\t\"info\"\t\"alice\"\r\n.\r\n";
@@ -496,7 +510,6 @@ static void test_cfgfileset_refusals_keep_the_old_file(void **state)
     r = cl_line(&c);
     assert_true(r.len >= 6 && memcmp(r.p, "+00000", 6) == 0);
     assert_string_equal(cl_cmd(&c, "cfgfileget\taliases.tab"), "+00100");
-    char list[1024];
     cl_list(&c, list, sizeof(list));
     assert_string_equal(list, "\"a.test\"\t\"info\"\t\"alice\"\n");
     cl_close(&c);
