@@ -23,7 +23,8 @@ static void unsay_ok(struct ctrl_session *cs, int rc)
     int n = snprintf(err, sizeof(err), "-%05d %s: %s: the change may be lost", YB_CTRL_E_STORAGE,
                      yb_ctrl_err_text(YB_CTRL_E_STORAGE), yb_strerror(rc));
     struct yb_buf fixed;
-    yb_buf_init(&fixed, cs->out.max);
+    /* Each error line is longer than the "+00000 OK" it replaces: room for all of them. */
+    yb_buf_init(&fixed, cs->out.max + (size_t)CTRL_BATCH_MAX * sizeof(err));
     for (size_t i = 0; i < cs->out.len;) {
         const unsigned char *nl = memchr(cs->out.p + i, '\n', cs->out.len - i);
         size_t end = nl != NULL ? (size_t)(nl - cs->out.p) + 1 : cs->out.len;

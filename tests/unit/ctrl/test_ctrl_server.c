@@ -539,6 +539,65 @@ static void test_framing_errors(void **state)
     cl_close(&c);
 }
 
+/* ---- group commit ---- */
+
+static int sync_calls;
+static int failing_sync(struct pal_file *f)
+{
+    (void)f;
+    sync_calls++;
+    return YB_EIO;
+}
+
+static int counting_sync(struct pal_file *f)
+{
+    sync_calls++;
+    return pal_fs_default_ops()->sync(f);
+}
+
+static void test_pipelined_changes_share_one_fsync(void **state)
+{
+    (void)state;
+    struct client c;
+    char batch[2048];
+    static struct pal_fs_ops ops;
+    cl_open(&c, "root", "secret");
+    assert_string_equal(cl_cmd(&c, "useradd\ta.test\tgc0\tpw"), "+00000"); /* the journal exists */
+    ops = *pal_fs_default_ops();
+    ops.sync = counting_sync;
+    /* eight changes sent at once: one fsync makes them all durable before any reply */
+    size_t n = 0;
+    for (int i = 1; i <= 8; i++)
+        n += (size_t)snprintf(batch + n, sizeof(batch) - n, "useradd\ta.test\tgc%d\tpw\r\n", i);
+    sync_calls = 0;
+    pal_fs_set_ops(&ops);
+    cl_send(&c, batch, n);
+    for (int i = 1; i <= 8; i++) {
+        struct yb_slice r = cl_line(&c);
+        assert_true(r.len >= 6 && memcmp(r.p, "+00000", 6) == 0);
+    }
+    pal_fs_set_ops(NULL);
+    assert_true(sync_calls >= 1 && sync_calls < 8);
+    /* when that fsync fails, no change of the batch is reported done */
+    ops.sync = failing_sync;
+    n = 0;
+    for (int i = 9; i <= 11; i++)
+        n += (size_t)snprintf(batch + n, sizeof(batch) - n, "useradd\ta.test\tgc%d\tpw\r\n", i);
+    n += (size_t)snprintf(batch + n, sizeof(batch) - n, "useradd\ta.test\tgc1\tpw\r\n");
+    sync_calls = 0;
+    pal_fs_set_ops(&ops);
+    cl_send(&c, batch, n);
+    for (int i = 0; i < 4; i++) {
+        struct yb_slice r = cl_line(&c);
+        const char *want = i < 3 ? "-00020" : "-00013"; /* errors stay what they were */
+        if (r.len < 6 || memcmp(r.p, want, 6) != 0)
+            fail_msg("reply %d: \"%.*s\", want %s", i, (int)r.len, (const char *)r.p, want);
+    }
+    pal_fs_set_ops(NULL);
+    assert_true(sync_calls >= 1);
+    cl_close(&c);
+}
+
 static void test_wrong_password(void **state)
 {
     (void)state;
@@ -570,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_domain_administrator_limits),
         cmocka_unit_test(test_cfgfileset_refusals_keep_the_old_file),
         cmocka_unit_test(test_framing_errors),
+        cmocka_unit_test(test_pipelined_changes_share_one_fsync),
         cmocka_unit_test(test_wrong_password),
     };
     int rc = cmocka_run_group_tests_name("rules", rules, NULL, NULL);
