@@ -332,5 +332,61 @@ class Journal(unittest.TestCase):
             s.stop()
 
 
+class SharedRoot(unittest.TestCase):
+    """Two yubind processes on one root: changes made through both at the same
+    time all land (the file lock), with unique ids, and each sees the other's."""
+
+    def test_two_servers_one_root(self):
+        s = CtrlServer()
+        try:
+            s.ok("domainadd", "shared.test")
+            ports_a = dict(s.ports)
+            second = h.Server(s.root)
+            try:
+                # the second server rewrites run/ports.tab when it has bound
+                second.wait_for(lambda: second.log("yubind").count("started on") == 2,
+                                what="second start-up")
+                s2 = CtrlServer.__new__(CtrlServer)
+                s2.root, s2.srv, s2.ports = s.root, second, {}
+                with open(os.path.join(s.root, "run", "ports.tab")) as f:
+                    for line in f:
+                        if not line.startswith("#"):
+                            svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
+                            s2.ports[svc] = int(port)
+                self.assertNotEqual(s2.ports["CtrlListen"], ports_a["CtrlListen"])
+                procs = []
+                for tag, port in (("a", ports_a["CtrlListen"]), ("b", s2.ports["CtrlListen"])):
+                    cmds = "".join("useradd\tshared.test\t%s%d\tpw\n" % (tag, i)
+                                   for i in range(300))
+                    procs.append(subprocess.Popen(
+                        [YUBINCTL, "-s", "127.0.0.1", "-n", str(port), "-u", "root", "-p",
+                         "root-secret", "-t", "60", "-f", "-"], stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+                    procs[-1].stdin.write(cmds.encode())
+                    procs[-1].stdin.close()
+                    procs[-1].stdin = None  # communicate() below must not flush it again
+                for p in procs:
+                    _, err = p.communicate(timeout=120)
+                    self.assertEqual(p.returncode, 0, err.decode())
+                for port in (ports_a["CtrlListen"], s2.ports["CtrlListen"]):
+                    # A server sees its own changes at once and the other's by its
+                    # next check (ConfigCheckInterval is 1 s here) or its next change.
+                    deadline = time.monotonic() + 10
+                    while True:
+                        out = s.ok("userlist", "shared.test", port=port)
+                        rows = [l.split("\t") for l in out.splitlines()]
+                        if len(rows) == 600 or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.2)
+                    self.assertEqual(len(rows), 600)
+                    self.assertEqual(len({r[2] for r in rows}), 600)  # ids unique
+                self.assertTrue(s2.submission_login("a17@shared.test", "pw"))
+                self.assertTrue(s.submission_login("b42@shared.test", "pw"))
+            finally:
+                second.stop()
+        finally:
+            s.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
