@@ -374,13 +374,7 @@ const char *yb_aliasdomains_find(const struct yb_aliasdomains *ad, struct yb_sli
 
 /* ---- mailusers.tab ---- */
 
-struct yb_users {
-    size_t n;
-    struct yb_user *u;
-    struct yb__ix by_name, by_id;
-};
-
-static uint32_t user_hash(struct yb_slice domain, struct yb_slice name)
+uint32_t yb__user_hash(struct yb_slice domain, struct yb_slice name)
 {
     return yb__hash_fold(yb__hash_sep(yb__hash_fold(YB__HASH_INIT, name)), domain);
 }
@@ -388,7 +382,7 @@ static uint32_t user_hash(struct yb_slice domain, struct yb_slice name)
 static long users_lookup(const struct yb_users *us, struct yb_slice domain, struct yb_slice name)
 {
     struct yb__ix_it it;
-    for (long i = yb__ix_first(&us->by_name, user_hash(domain, name), &it); i >= 0;
+    for (long i = yb__ix_first(&us->by_name, yb__user_hash(domain, name), &it); i >= 0;
          i = yb__ix_next(&us->by_name, &it)) {
         if (yb_slice_eq_nocase(us->u[i].name, name) && yb_slice_eq_nocase(us->u[i].domain, domain))
             return i;
@@ -451,10 +445,41 @@ static int check_dir(struct yb_slice d, char *msg, size_t msgsize)
     return 0;
 }
 
+int yb__user_parse(const struct yb_tab_rec *rec, unsigned first, struct yb_user *u,
+                   struct yb_tab_error *err_r)
+{
+    char msg[YB_TAB_ERRMSG_MAX];
+    const unsigned *col = rec->column + first;
+    int rc;
+    u->domain = yb__field(rec, first);
+    u->name = yb__field(rec, first + 1);
+    u->password = yb__field(rec, first + 2);
+    u->dir = yb__field(rec, first + 4);
+    u->line = rec->line;
+    if ((rc = yb_domain_check(u->domain, msg, sizeof(msg))) != 0)
+        return yb_tab_error_set(err_r, rc, rec->line, col[0], "%s", msg);
+    if ((rc = yb_local_part_check(u->name, msg, sizeof(msg))) != 0)
+        return yb_tab_error_set(err_r, rc, rec->line, col[1], "user: %s", msg);
+    if (parse_id(yb__field(rec, first + 3), &u->id) != 0)
+        return yb_tab_error_set(err_r, YB_EPARSE, rec->line, col[3],
+                                "id '%.16s' is not a decimal number 0-4294967295",
+                                rec->field[first + 3]);
+    if ((rc = check_dir(u->dir, msg, sizeof(msg))) != 0)
+        return yb_tab_error_set(err_r, rc, rec->line, col[4], "%s", msg);
+    const char *t = rec->field[first + 5];
+    if ((t[0] == 'U' || t[0] == 'u') && t[1] == '\0')
+        u->type = YB_USER_MAILBOX;
+    else if ((t[0] == 'M' || t[0] == 'm') && t[1] == '\0')
+        u->type = YB_USER_LIST;
+    else
+        return yb_tab_error_set(err_r, YB_EPARSE, rec->line, col[5],
+                                "type '%.16s' is neither U (user) nor M (mailing list)", t);
+    return 0;
+}
+
 int yb_users_load(const struct yb_tab *tab, struct yb_users **users_r, struct yb_tab_error *err_r,
                   yb_acct_warn_fn warn, void *warn_arg)
 {
-    char msg[YB_TAB_ERRMSG_MAX];
     size_t nrec = tab != NULL ? tab->nrec : 0;
     int rc;
     (void)warn;
@@ -471,40 +496,9 @@ int yb_users_load(const struct yb_tab *tab, struct yb_users **users_r, struct yb
         const struct yb_tab_rec *rec = &tab->rec[r];
         struct yb_user *u = &us->u[us->n];
         if ((rc = yb__check_nfields(rec, 6, "domain, user, password, id, mailbox-dir, type",
-                                    err_r)) != 0)
+                                    err_r)) != 0 ||
+            (rc = yb__user_parse(rec, 0, u, err_r)) != 0)
             goto fail;
-        u->domain = yb__field(rec, 0);
-        u->name = yb__field(rec, 1);
-        u->password = yb__field(rec, 2);
-        u->dir = yb__field(rec, 4);
-        u->line = rec->line;
-        if ((rc = yb_domain_check(u->domain, msg, sizeof(msg))) != 0) {
-            yb_tab_error_set(err_r, rc, rec->line, rec->column[0], "%s", msg);
-            goto fail;
-        }
-        if ((rc = yb_local_part_check(u->name, msg, sizeof(msg))) != 0) {
-            yb_tab_error_set(err_r, rc, rec->line, rec->column[1], "user: %s", msg);
-            goto fail;
-        }
-        if (parse_id(yb__field(rec, 3), &u->id) != 0) {
-            rc = yb_tab_error_set(err_r, YB_EPARSE, rec->line, rec->column[3],
-                                  "id '%.16s' is not a decimal number 0-4294967295", rec->field[3]);
-            goto fail;
-        }
-        if ((rc = check_dir(u->dir, msg, sizeof(msg))) != 0) {
-            yb_tab_error_set(err_r, rc, rec->line, rec->column[4], "%s", msg);
-            goto fail;
-        }
-        const char *t = rec->field[5];
-        if ((t[0] == 'U' || t[0] == 'u') && t[1] == '\0') {
-            u->type = YB_USER_MAILBOX;
-        } else if ((t[0] == 'M' || t[0] == 'm') && t[1] == '\0') {
-            u->type = YB_USER_LIST;
-        } else {
-            rc = yb_tab_error_set(err_r, YB_EPARSE, rec->line, rec->column[5],
-                                  "type '%.16s' is neither U (user) nor M (mailing list)", t);
-            goto fail;
-        }
         long dup = users_lookup(us, u->domain, u->name);
         if (dup >= 0) {
             rc = yb_tab_error_set(err_r, YB_EPARSE, rec->line, rec->column[1],
@@ -518,8 +512,10 @@ int yb_users_load(const struct yb_tab *tab, struct yb_users **users_r, struct yb
                                   us->u[dup].line);
             goto fail;
         }
-        yb__ix_put(&us->by_name, user_hash(u->domain, u->name), (uint32_t)us->n);
+        yb__ix_put(&us->by_name, yb__user_hash(u->domain, u->name), (uint32_t)us->n);
         yb__ix_put(&us->by_id, yb__hash_u32(u->id), (uint32_t)us->n);
+        if (u->id > us->max_id)
+            us->max_id = u->id;
         us->n++;
     }
     *users_r = us;
@@ -533,6 +529,11 @@ void yb_users_free(struct yb_users **users)
 {
     if (*users == NULL)
         return;
+    if ((*users)->base != NULL) {
+        yb__users_view_free(*users);
+        *users = NULL;
+        return;
+    }
     yb__ix_free(&(*users)->by_name);
     yb__ix_free(&(*users)->by_id);
     free((*users)->u);
@@ -542,30 +543,49 @@ void yb_users_free(struct yb_users **users)
 
 size_t yb_users_count(const struct yb_users *users)
 {
-    return users->n;
+    return users->base != NULL ? yb__users_view_count(users) : users->n;
 }
 
 const struct yb_user *yb_users_at(const struct yb_users *users, size_t i)
 {
+    if (users->base != NULL)
+        return yb__users_view_at(users, i);
     return i < users->n ? &users->u[i] : NULL;
 }
 
 const struct yb_user *yb_users_find(const struct yb_users *users, struct yb_slice domain,
                                     struct yb_slice name)
 {
+    if (users->base != NULL)
+        return yb__users_view_find(users, domain, name);
     long i = users_lookup(users, domain, name);
     return i >= 0 ? &users->u[i] : NULL;
 }
 
 const struct yb_user *yb_users_find_id(const struct yb_users *users, uint32_t id)
 {
+    if (users->base != NULL)
+        return yb__users_view_find_id(users, id);
     long i = users_lookup_id(users, id);
     return i >= 0 ? &users->u[i] : NULL;
 }
 
+int yb_account_dir(const char *root, struct yb_slice domain, struct yb_slice dir, char *buf,
+                   size_t size)
+{
+    int n = snprintf(buf, size, "%s/domains/%.*s/%.*s", root, (int)domain.len,
+                     (const char *)domain.p, (int)dir.len, (const char *)dir.p);
+    return n < 0 || (size_t)n >= size ? YB_ENAMETOOLONG : 0;
+}
+
 int yb_user_maildir(const char *root, const struct yb_user *u, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "%s/domains/%.*s/%.*s/Maildir", root, (int)u->domain.len,
-                     (const char *)u->domain.p, (int)u->dir.len, (const char *)u->dir.p);
-    return n < 0 || (size_t)n >= size ? YB_ENAMETOOLONG : 0;
+    char dir[PAL_PATH_MAX];
+    int rc = yb_account_dir(root, u->domain, u->dir, dir, sizeof(dir));
+    return rc != 0 ? rc : pal_path_join(buf, size, dir, "Maildir");
+}
+
+uint32_t yb_users_max_id(const struct yb_users *users)
+{
+    return users->base != NULL ? yb__users_view_max_id(users) : users->max_id;
 }

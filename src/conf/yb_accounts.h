@@ -147,8 +147,16 @@ void yb_users_free(struct yb_users **users);
 
 size_t yb_users_count(const struct yb_users *users);
 
-/* The i-th account in file order (i < count), for listings. */
+/*
+ * The i-th account (i < count), for listings: file order, then journal
+ * order. In a view with a journal (below) an index whose account the
+ * journal changed or removed gives NULL: skip it; the changed account
+ * appears at a later index.
+ */
 const struct yb_user *yb_users_at(const struct yb_users *users, size_t i);
+
+/* The largest id in use (0 when none): a new account takes the next one. */
+uint32_t yb_users_max_id(const struct yb_users *users);
 
 /* The account name@domain, or NULL. Case-insensitive in ASCII. */
 const struct yb_user *yb_users_find(const struct yb_users *users, struct yb_slice domain,
@@ -160,8 +168,89 @@ const struct yb_user *yb_users_find(const struct yb_users *users, struct yb_slic
  */
 int yb_user_maildir(const char *root, const struct yb_user *u, char *buf, size_t size);
 
+/* An account's directory from its domain and mailbox path: ROOT/domains/<domain>/<dir>. */
+int yb_account_dir(const char *root, struct yb_slice domain, struct yb_slice dir, char *buf,
+                   size_t size);
+
 /* The account with this id, or NULL. */
 const struct yb_user *yb_users_find_id(const struct yb_users *users, uint32_t id);
+
+/*
+ * ---- mailusers.journal: account changes since mailusers.tab was written ----
+ *
+ * So that adding one account to a hundred thousand does not rewrite and
+ * re-read mailusers.tab, changes are appended (and fsync'ed) to
+ * ROOT/mailusers.journal, one tab record each:
+ *
+ *   "+" "domain" "user" "stored-password" id "mailbox-dir" "type"   add or replace
+ *   "-" "domain" "user"                                             remove
+ *
+ * Readers apply the journal over mailusers.tab, reading only what was
+ * appended since their last check; the writer folds it into mailusers.tab
+ * now and then (compaction). Records are idempotent (the last one for an
+ * account wins), so a crash between writing the compacted mailusers.tab and
+ * emptying the journal changes nothing.
+ *
+ * The in-memory journal is append-only and shared by consecutive
+ * snapshots: each view sees its first limit entries only. Entries are
+ * appended by one thread at a time while views read concurrently.
+ */
+#define YB_USERS_JOURNAL "mailusers.journal"
+
+struct yb_users_journal;
+
+/* An empty journal with room for cap entries. YB_ENOMEM, YB_ELIMIT. */
+int yb_users_journal_new(size_t cap, struct yb_users_journal **j_r);
+
+/* Drops a reference (each view holds one); the last frees it. Sets *j to NULL. */
+void yb_users_journal_unref(struct yb_users_journal **j);
+
+/* Entries applied so far. */
+size_t yb_users_journal_count(const struct yb_users_journal *j);
+
+/*
+ * Checks every record of tab, then appends them all (nothing when one is
+ * bad: the error names its line plus line_offset). YB_ELIMIT when they do
+ * not fit in the room left: build a bigger journal from the whole file.
+ */
+int yb_users_journal_apply(struct yb_users_journal *j, const struct yb_tab *tab,
+                           unsigned line_offset, struct yb_tab_error *err_r);
+
+/*
+ * A view: base with the first limit entries of j (may be NULL) applied.
+ * Lookups cost one journal probe plus one base probe. Free it with
+ * yb_users_free before base; it holds a reference to j.
+ */
+int yb_users_view_new(const struct yb_users *base, struct yb_users_journal *j, size_t limit,
+                      struct yb_users **view_r);
+
+/* The first line of every journal yubin writes; the rest of the line is random. */
+#define YB_USERS_JOURNAL_HEADER     "# yubin mailusers.journal "
+#define YB_USERS_JOURNAL_HEADER_LEN (sizeof(YB_USERS_JOURNAL_HEADER) - 1 + 16 + 1)
+
+/*
+ * Appends records (whole tab lines made with yb_tab_format_record, "+" or
+ * "-" first) to ROOT/mailusers.journal; with sync they are durable when it
+ * returns, else only after a later yb_users_journal_sync (group commit). A
+ * missing journal is first created with its header line and renamed into
+ * place. The caller serialises writers (the CTRL lock).
+ */
+int yb_users_journal_append(const char *root, const void *records, size_t len, bool sync);
+
+/*
+ * Makes everything appended to the journal so far durable. A journal that
+ * no longer exists was folded into mailusers.tab, which is durable: 0.
+ */
+int yb_users_journal_sync(const char *root);
+
+/*
+ * Folds the journal into mailusers.tab: the merged accounts replace
+ * mailusers.tab atomically and durably, then the journal is removed. A
+ * crash in between leaves a journal whose records are already in
+ * mailusers.tab, which changes nothing. *n_r (may be NULL) gets the number
+ * of accounts. The caller serialises writers. Errors in errbuf.
+ */
+int yb_users_compact(const char *root, size_t *n_r, char *errbuf, size_t errsize);
 
 /* ---- aliases.tab: "domain" "alias" "target" ---- */
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "yb_accounts.h"
 #include "yb_slice.h"
 #include "yb_tab.h"
 
@@ -99,5 +100,42 @@ static inline struct yb_slice yb__field(const struct yb_tab_rec *rec, unsigned i
 /* Checks the field count: an error at the record's first field if it is not n. */
 int yb__check_nfields(const struct yb_tab_rec *rec, unsigned n, const char *what,
                       struct yb_tab_error *err_r);
+
+/* ---- mailusers.tab and its journal (yb_accounts.c, yb_users_journal.c) ---- */
+
+/*
+ * An account table. A base (base == NULL) is loaded from mailusers.tab and
+ * owns its arrays. A view (base != NULL) is the base with the first limit
+ * entries of a journal applied over it; it owns nothing but a reference to
+ * the journal.
+ */
+struct yb_users {
+    size_t n;
+    struct yb_user *u;
+    struct yb__ix by_name, by_id;
+    uint32_t max_id;
+    const struct yb_users *base;
+    struct yb_users_journal *journal;
+    size_t limit;
+};
+
+/* The hash of an account's key (name, domain), case-folded. */
+uint32_t yb__user_hash(struct yb_slice domain, struct yb_slice name);
+
+/*
+ * Reads the six account fields starting at field first of rec (domain,
+ * user, password, id, mailbox-dir, type) into *u, pointing into rec.
+ * Returns 0 or the error with the field's column.
+ */
+int yb__user_parse(const struct yb_tab_rec *rec, unsigned first, struct yb_user *u,
+                   struct yb_tab_error *err_r);
+
+size_t yb__users_view_count(const struct yb_users *view);
+const struct yb_user *yb__users_view_at(const struct yb_users *view, size_t i);
+const struct yb_user *yb__users_view_find(const struct yb_users *view, struct yb_slice domain,
+                                          struct yb_slice name);
+const struct yb_user *yb__users_view_find_id(const struct yb_users *view, uint32_t id);
+uint32_t yb__users_view_max_id(const struct yb_users *view);
+void yb__users_view_free(struct yb_users *view);
 
 #endif

@@ -42,15 +42,35 @@ struct yb_config {
     atomic_long refs;
     uint64_t generation;
     struct conf_part *part[YB_CF__COUNT];
+    /* users: mailusers.tab with the journal's first journal_limit entries
+     * over it; the view holds the reference to journal */
+    const struct yb_users_journal *journal;
+    size_t journal_limit;
+    struct yb_users *users;
+};
+
+/* What the store has read of mailusers.journal (only the check thread touches it). */
+struct journal_state {
+    struct yb_users_journal *j; /* NULL: no journal file */
+    struct file_sig sig;        /* the file state read */
+    uint64_t offset;            /* bytes applied: whole lines only */
+    unsigned lines;             /* lines applied */
+    /* The header line of the file read (empty if it has none): a journal
+     * removed and created again may get the same file id, never the same header. */
+    char header[YB_USERS_JOURNAL_HEADER_LEN + 1];
+    bool has_failed;
+    struct file_sig failed;
 };
 
 struct yb_confstore {
     pal_mutex lock;
+    pal_mutex check_lock; /* one check at a time: the reload timer, SIGHUP, CTRL writes */
     char root[PAL_PATH_MAX];
     struct yb_config *current;
     struct file_sig failed[YB_CF__COUNT]; /* last state that failed to parse */
     bool has_failed[YB_CF__COUNT];
     uint64_t generation;
+    struct journal_state js;
 };
 
 static const struct yb_tab empty_tab = { 0, NULL, NULL, 0 };
@@ -83,7 +103,7 @@ const struct yb_aliasdomains *yb_config_aliasdomains(const struct yb_config *cfg
 
 const struct yb_users *yb_config_users(const struct yb_config *cfg)
 {
-    return cfg->part[YB_CF_MAILUSERS]->users;
+    return cfg->users;
 }
 
 const struct yb_aliases *yb_config_aliases(const struct yb_config *cfg)
@@ -109,7 +129,12 @@ size_t yb_config_record_count(const struct yb_config *cfg)
     size_t n = 0;
     for (unsigned i = 0; i < YB_CF__COUNT; i++)
         n += yb_config_tab(cfg, (enum yb_conf_file_id)i)->nrec;
-    return n;
+    return n + cfg->journal_limit;
+}
+
+size_t yb_config_journal_length(const struct yb_config *cfg)
+{
+    return cfg->journal_limit;
 }
 
 bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id)
@@ -151,6 +176,7 @@ void yb_config_unref(struct yb_config **cfg)
     if (*cfg == NULL)
         return;
     if (atomic_fetch_sub(&(*cfg)->refs, 1) == 1) {
+        yb_users_free(&(*cfg)->users); /* the view (it holds the journal): before the base */
         for (unsigned i = 0; i < YB_CF__COUNT; i++)
             part_unref(&(*cfg)->part[i]);
         free(*cfg);
@@ -275,6 +301,158 @@ static int load_part(const struct yb_confstore *s, enum yb_conf_file_id id,
     return 0;
 }
 
+/* Reads n bytes at off from an open file. */
+static int pread_all(struct pal_file *f, char *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t k = 0;
+        int rc = pal_fs_pread(f, buf + got, n - got, off + got, &k);
+        if (rc != 0)
+            return rc;
+        if (k == 0)
+            return YB_EAGAIN; /* shorter than its stat said: read it again later */
+        got += k;
+    }
+    return 0;
+}
+
+/*
+ * Reads len bytes of path from off into a malloc'ed buffer (NUL-terminated),
+ * and with hlen > 0 first its first hlen bytes into head (one open for both).
+ */
+static int read_range(const char *path, uint64_t off, size_t len, char **data_r, char *head,
+                      size_t hlen)
+{
+    struct pal_file *f = NULL;
+    char *data = malloc(len + 1);
+    int rc = data == NULL ? YB_ENOMEM : pal_fs_open(path, PAL_O_RDONLY, 0, &f);
+    if (rc == 0 && hlen > 0)
+        rc = pread_all(f, head, hlen, 0);
+    if (rc == 0)
+        rc = pread_all(f, data, len, off);
+    if (f != NULL)
+        pal_fs_close(&f);
+    if (rc != 0) {
+        free(data);
+        return rc;
+    }
+    data[len] = '\0';
+    *data_r = data;
+    return 0;
+}
+
+/*
+ * Brings the store's journal up to date with ROOT/mailusers.journal: the
+ * lines appended since the last check are applied to the shared journal;
+ * a replaced, shortened or first-seen file is read whole into a new one.
+ * A partial last line (being written) waits for the next check. Returns 0
+ * or an error with the message in errbuf (the journal stays as it was).
+ */
+static int journal_update(struct yb_confstore *s, bool force, char *errbuf, size_t errsize)
+{
+    struct journal_state *js = &s->js;
+    struct file_sig now;
+    char path[PAL_PATH_MAX], *data = NULL;
+    struct yb_tab *tab = NULL;
+    struct yb_tab_error err;
+    int rc = pal_path_join(path, sizeof(path), s->root, YB_USERS_JOURNAL);
+    if (rc == 0)
+        rc = read_sig(path, &now);
+    if (rc != 0) {
+        snprintf(errbuf, errsize, "%s/%s: %s", s->root, YB_USERS_JOURNAL, yb_strerror(rc));
+        return rc;
+    }
+    if (!now.exists) {
+        yb_users_journal_unref(&js->j);
+        memset(js, 0, sizeof(*js));
+        return 0;
+    }
+    if (!force && js->j != NULL && sig_eq(&now, &js->sig))
+        return 0;
+    if (!force && js->has_failed && sig_eq(&now, &js->failed))
+        return 0; /* reported once already; the last good state stays */
+    bool whole = force || js->j == NULL || now.file_id != js->sig.file_id ||
+                 now.dev_id != js->sig.dev_id || now.size < js->offset;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t from = whole ? 0 : js->offset;
+        if (now.size - from > YB_LIMIT_TAB_FILE) {
+            snprintf(errbuf, errsize, "%s: larger than %u bytes", path, YB_LIMIT_TAB_FILE);
+            rc = YB_ELIMIT;
+            break;
+        }
+        size_t len = (size_t)(now.size - from), complete = len;
+        /* Appending to the file read before: its header must still be the same. */
+        char head[YB_USERS_JOURNAL_HEADER_LEN + 1];
+        size_t hlen = whole ? 0 : strlen(js->header);
+        if ((rc = read_range(path, from, len, &data, head, hlen)) != 0) {
+            snprintf(errbuf, errsize, "%s: %s", path, yb_strerror(rc));
+            break;
+        }
+        if (hlen > 0 && memcmp(head, js->header, hlen) != 0) {
+            free(data);
+            data = NULL;
+            whole = true; /* removed and made again: read it from the start */
+            continue;
+        }
+        while (complete > 0 && data[complete - 1] != '\n')
+            complete--;
+        char header[YB_USERS_JOURNAL_HEADER_LEN + 1] = "";
+        if (whole && complete >= YB_USERS_JOURNAL_HEADER_LEN &&
+            memcmp(data, YB_USERS_JOURNAL_HEADER, strlen(YB_USERS_JOURNAL_HEADER)) == 0) {
+            memcpy(header, data, YB_USERS_JOURNAL_HEADER_LEN);
+            header[YB_USERS_JOURNAL_HEADER_LEN] = '\0';
+        }
+        unsigned lines = 0;
+        for (size_t i = 0; i < complete; i++)
+            lines += data[i] == '\n';
+        unsigned first_line = whole ? 0 : js->lines;
+        if ((rc = yb_tab_parse(data, complete, &tab, &err)) != 0) {
+            err.line += err.line > 0 ? first_line : 0;
+            yb_tab_error_format(&err, path, errbuf, errsize);
+            break;
+        }
+        struct yb_users_journal *j = whole ? NULL : js->j;
+        if (whole) {
+            size_t cap = tab->nrec * 2 > 4096 ? tab->nrec * 2 : 4096;
+            if ((rc = yb_users_journal_new(cap, &j)) != 0) {
+                snprintf(errbuf, errsize, "%s: %s", path, yb_strerror(rc));
+                break;
+            }
+        }
+        rc = yb_users_journal_apply(j, tab, first_line, &err);
+        yb_tab_free(&tab);
+        free(data);
+        data = NULL;
+        if (rc == YB_ELIMIT && !whole) {
+            whole = true; /* full: read it all into a bigger one */
+            continue;
+        }
+        if (rc != 0) {
+            if (whole)
+                yb_users_journal_unref(&j);
+            yb_tab_error_format(&err, path, errbuf, errsize);
+            break;
+        }
+        if (whole) {
+            yb_users_journal_unref(&js->j);
+            js->j = j;
+            js->lines = 0;
+            memcpy(js->header, header, sizeof(header));
+        }
+        js->offset = from + complete;
+        js->lines += lines;
+        js->sig = now;
+        js->has_failed = false;
+        return 0;
+    }
+    yb_tab_free(&tab);
+    free(data);
+    js->has_failed = true;
+    js->failed = now;
+    return rc;
+}
+
 /*
  * Builds a snapshot reusing parts of old (may be NULL) whose files are
  * unchanged. Every changed file is read even after one fails, so the caller
@@ -327,6 +505,23 @@ static int build_snapshot(struct yb_confstore *s, const struct yb_config *old, b
         yb_config_unref(&cfg);
         return all_known && !other_change ? YB_EAGAIN : first_rc;
     }
+    int rc = journal_update(s, force, errbuf, errsize);
+    if (rc != 0) {
+        yb_config_unref(&cfg);
+        return rc;
+    }
+    cfg->journal = s->js.j;
+    cfg->journal_limit = s->js.j != NULL ? yb_users_journal_count(s->js.j) : 0;
+    /* The old snapshot's view holds its journal, so equal pointers mean the same journal. */
+    if (old == NULL || old->journal != cfg->journal || old->journal_limit != cfg->journal_limit)
+        other_change = true;
+    rc = yb_users_view_new(cfg->part[YB_CF_MAILUSERS]->users, s->js.j, cfg->journal_limit,
+                           &cfg->users);
+    if (rc != 0) {
+        snprintf(errbuf, errsize, "%s: out of memory", YB_USERS_JOURNAL);
+        yb_config_unref(&cfg);
+        return rc;
+    }
     *changed_r = other_change;
     *cfg_r = cfg;
     return 0;
@@ -358,8 +553,14 @@ int yb_confstore_open(const char *root, struct yb_confstore **store_r, char *err
         free(s);
         return rc;
     }
+    if ((rc = pal_mutex_init(&s->check_lock)) != 0) {
+        pal_mutex_destroy(&s->lock);
+        free(s);
+        return rc;
+    }
     rc = build_snapshot(s, NULL, true, &s->current, &changed, errbuf, errsize);
     if (rc != 0) {
+        pal_mutex_destroy(&s->check_lock);
         pal_mutex_destroy(&s->lock);
         free(s);
         return rc;
@@ -380,10 +581,12 @@ struct yb_config *yb_confstore_get(struct yb_confstore *store)
 int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, char *errbuf,
                        size_t errsize)
 {
-    struct yb_config *old = yb_confstore_get(store), *cfg = NULL;
     *changed_r = false;
-    /* Checks run on one thread (the engine's timer or the reload event); the
-     * lock only guards the swap against concurrent readers. */
+    /* check_lock serialises checks (the timer, the reload event, and CTRL
+     * sessions that make their own edits visible at once); lock only guards
+     * the swap against concurrent readers. */
+    pal_mutex_lock(&store->check_lock);
+    struct yb_config *old = yb_confstore_get(store), *cfg = NULL;
     int rc = build_snapshot(store, old, force, &cfg, changed_r, errbuf, errsize);
     if (rc == YB_EAGAIN)
         rc = 0;
@@ -396,6 +599,7 @@ int yb_confstore_check(struct yb_confstore *store, bool force, bool *changed_r, 
         pal_mutex_unlock(&store->lock);
         yb_config_unref(&prev);
     }
+    pal_mutex_unlock(&store->check_lock);
     yb_config_unref(&cfg);
     yb_config_unref(&old);
     return rc;
@@ -411,6 +615,8 @@ void yb_confstore_close(struct yb_confstore **store)
     if (*store == NULL)
         return;
     yb_config_unref(&(*store)->current);
+    yb_users_journal_unref(&(*store)->js.j);
+    pal_mutex_destroy(&(*store)->check_lock);
     pal_mutex_destroy(&(*store)->lock);
     free(*store);
     *store = NULL;

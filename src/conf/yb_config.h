@@ -69,6 +69,9 @@ const struct yb_tab *yb_config_tab(const struct yb_config *cfg, enum yb_conf_fil
 /* True when the file existed when the snapshot was built. */
 bool yb_config_has_file(const struct yb_config *cfg, enum yb_conf_file_id id);
 
+/* Entries of mailusers.journal applied over mailusers.tab in this snapshot. */
+size_t yb_config_journal_length(const struct yb_config *cfg);
+
 /* Records in all the snapshot's tab files together (for logs and --check-config). */
 size_t yb_config_record_count(const struct yb_config *cfg);
 

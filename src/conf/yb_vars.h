@@ -93,7 +93,13 @@ enum yb_var_type {
     X(ImapListen, YB_VT_LISTEN, "0.0.0.0:143", 0, 0, "IMAP listeners (STARTTLS)")                  \
     X(ImapsListen, YB_VT_LISTEN, "0.0.0.0:993", 0, 0, "IMAP over implicit TLS")                    \
     X(CtrlListen, YB_VT_LISTEN, "127.0.0.1:6017", 0, 0, "CTRL listeners")                          \
-    X(CtrlsListen, YB_VT_LISTEN, "127.0.0.1:6018", 0, 0, "CTRL over implicit TLS")
+    X(CtrlsListen, YB_VT_LISTEN, "127.0.0.1:6018", 0, 0, "CTRL over implicit TLS")         \
+    X(CtrlHashIterations, YB_VT_INT, "100000", 4096, 10000000,                                     \
+      "PBKDF2 iterations when CTRL hashes a password sent in clear (useradd, userpasswd)")         \
+    X(CtrlMaxLoginFailures, YB_VT_INT, "5", 1, 1000,                                               \
+      "failed CTRL logins from one address before it is refused for CtrlLoginBlockTime")           \
+    X(CtrlLoginBlockTime, YB_VT_DURATION, "10m", 1, 86400,                                         \
+      "how long an address stays refused after CtrlMaxLoginFailures (and how long failures count)")
 
 enum yb_var_id {
 #define YB_VAR_ENUM(name, type, def, min, max, desc) YB_VAR_##name,

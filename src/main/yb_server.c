@@ -6,12 +6,14 @@
  * a listener variable whose protocol does not is reported once and not bound.
  */
 #include "yb_server.h"
+#include "ctrl_server.h"
 #include "pal.h"
 #include "pop3_server.h"
 #include "smtp_server.h"
 #include "yb_engine.h"
 #include "yb_log.h"
 #include "yb_ports.h"
+#include "yb_stats.h"
 #include "yb_tls.h"
 
 #include <stdio.h>
@@ -33,8 +35,8 @@ static const struct service_def services[] = {
     { YB_VAR_Pop3sListen, "POP3 over TLS", &yb_pop3s_proto, YB_LISTEN_IMPLICIT },
     { YB_VAR_ImapListen, "IMAP", NULL, YB_LISTEN_PLAIN },
     { YB_VAR_ImapsListen, "IMAP over TLS", NULL, YB_LISTEN_IMPLICIT },
-    { YB_VAR_CtrlListen, "CTRL", NULL, YB_LISTEN_PLAIN },
-    { YB_VAR_CtrlsListen, "CTRL over TLS", NULL, YB_LISTEN_IMPLICIT },
+    { YB_VAR_CtrlListen, "CTRL", &yb_ctrl_proto, YB_LISTEN_PLAIN },
+    { YB_VAR_CtrlsListen, "CTRL over TLS", &yb_ctrl_proto_tls, YB_LISTEN_IMPLICIT },
 };
 
 #define MAX_SPECS      (YB_ARRAY_LEN(services) * YB_LIMIT_LISTEN_ADDRS)
@@ -54,6 +56,7 @@ struct server {
     unsigned pending; /* PAL_PROC_* */
     struct tls_sig tls_chain, tls_key;
     uint64_t tls_built_ms;
+    uint64_t applied_generation; /* the snapshot listeners, limits and logs follow */
     bool warned_missing[YB_ARRAY_LEN(services)];
 };
 
@@ -218,6 +221,7 @@ static void on_config_changed(struct server *sv)
 {
     struct yb_config *cfg = yb_confstore_get(sv->store);
     struct yb_engine_limits lim;
+    sv->applied_generation = yb_config_generation(cfg);
     apply_logging(yb_confstore_root(sv->store), cfg);
     limits_from(yb_config_vars(cfg), &lim);
     yb_engine_set_limits(sv->engine, &lim);
@@ -234,6 +238,8 @@ static int start(struct server *sv, const char *version)
     const char *root = yb_confstore_root(sv->store);
     struct yb_engine_limits lim;
     int rc;
+    sv->applied_generation = yb_config_generation(cfg);
+    yb_stats_start();
     apply_logging(root, cfg);
     limits_from(v, &lim);
     if ((rc = yb_engine_create(&lim, sv->store, &sv->engine)) != 0) {
@@ -304,11 +310,16 @@ int yb_server_run(struct yb_confstore *store, const char *version)
         bool force = (ev & PAL_PROC_RELOAD) != 0, changed = false;
         char err[YB_CONF_ERR_MAX];
         rc = yb_confstore_check(store, force, &changed, err, sizeof(err));
+        /* A CTRL session may have reloaded an edit it made itself: follow
+         * whatever snapshot is current, not only the ones this check built. */
+        struct yb_config *now = yb_confstore_get(store);
+        changed = changed || yb_config_generation(now) != sv.applied_generation;
+        yb_config_unref(&now);
         if (rc != 0)
             yb_log_error("config", "%s; keeping the previous configuration", err);
-        else if (changed)
+        if (changed)
             on_config_changed(&sv);
-        else if (force)
+        else if (force && rc == 0)
             yb_log_info("config", "reload requested; no file changed");
         load_tls(&sv, cfg, force || pal_time_mono_ms() - sv.tls_built_ms > TLS_REBUILD_MS);
         yb_config_unref(&cfg);

@@ -5,6 +5,7 @@
 #include "yb_engine.h"
 #include "yb_engine_int.h"
 #include "yb_log.h"
+#include "yb_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,7 @@ static void run_job(struct yb_session *s)
     const struct yb_proto *p = s->proto;
     switch (s->job) {
     case JOB_OPEN:
+        yb_stats_connection(yb_session_service(s));
         if (p->open(s, &s->pstate) != 0)
             s->req_close = true;
         break;

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 /* Output is appended in pieces of at most this size, so flow control can act between them. */
@@ -137,6 +138,15 @@ void yb_session_park(struct yb_session *s, unsigned timeout_ms)
 void yb_session_close(struct yb_session *s)
 {
     s->req_close = true;
+}
+
+bool yb_session_line_pending(const struct yb_session *s)
+{
+    /* The loop does not touch s->in while a callback runs; the current line
+     * is still at its front (job_consume bytes). */
+    if (s->mode != RM_LINE || s->job != JOB_LINE || s->in.len <= s->job_consume)
+        return false;
+    return memchr(s->in.p + s->job_consume, '\n', s->in.len - s->job_consume) != NULL;
 }
 
 const struct pal_addr *yb_session_peer(const struct yb_session *s)

@@ -150,6 +150,14 @@ void yb_session_park(struct yb_session *s, unsigned timeout_ms);
 /* Closes the connection once the output queued so far has been sent. */
 void yb_session_close(struct yb_session *s);
 
+/*
+ * True, inside line(), when another complete command line has already
+ * arrived after the one being handled (pipelined input). A handler may then
+ * hold its reply back and make several commands durable with one write
+ * (group commit); it must answer them all once this turns false.
+ */
+bool yb_session_line_pending(const struct yb_session *s);
+
 /* ---- facts about the connection ---- */
 
 const struct pal_addr *yb_session_peer(const struct yb_session *s);

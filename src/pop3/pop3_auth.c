@@ -10,6 +10,7 @@
  */
 #include "pop3_int.h"
 #include "pal.h"
+#include "yb_lastlogin.h"
 #include "yb_log.h"
 
 #include <openssl/crypto.h>
@@ -111,6 +112,7 @@ static void logged_in(struct yb_session *s, struct pop3_session *ps, const char 
     snprintf(ps->login, sizeof(ps->login), "%.*s@%.*s", (int)u->name.len, (const char *)u->name.p,
              (int)u->domain.len, (const char *)u->domain.p);
     pop3_set_state(ps, POP3_ST_TRANSACTION);
+    yb_lastlogin_note_user(yb_confstore_root(ps->store), u, "pop3");
     yb_log_info("pop3", "%s %s: %s logged in%s, %llu messages (%llu octets)", ps->tag,
                 yb_session_peer_ip(s), ps->login, yb_session_is_tls(s) ? " (TLS)" : "",
                 (unsigned long long)ps->md->n, (unsigned long long)ps->md->total);

@@ -3,6 +3,7 @@
  */
 #include "smtp_int.h"
 #include "pal.h"
+#include "yb_lastlogin.h"
 #include "yb_log.h"
 
 #include <stdio.h>
@@ -27,6 +28,18 @@ static int lookup_stored(void *arg, const char *user, char *buf, size_t size)
     memcpy(buf, u->password.p, u->password.len);
     buf[u->password.len] = '\0';
     return 0;
+}
+
+/* Stamps the account's last login (CTRL userstat); cheap: a stat, a write once a minute. */
+static void note_login(const struct smtp_session *ss)
+{
+    const char *at = strrchr(ss->auth_user, '@');
+    if (at == NULL)
+        return;
+    const struct yb_user *u =
+        yb_users_find(yb_config_users(ss->cfg), yb_slice_cstr(at + 1),
+                      yb_slice_make(ss->auth_user, (size_t)(at - ss->auth_user)));
+    yb_lastlogin_note_user(yb_confstore_root(ss->store), u, "smtp");
 }
 
 static void auth_failed(struct yb_session *s, struct smtp_session *ss, int rc)
@@ -61,6 +74,7 @@ static void auth_step(struct yb_session *s, struct smtp_session *ss, struct yb_s
         smtp_set_state(ss, SMTP_ST_READY);
         yb_log_info("smtp", "%s %s: authenticated as %s", ss->session_tag, yb_session_peer_ip(s),
                     ss->auth_user);
+        note_login(ss);
         smtp_reply(s, "235 2.7.0 Authentication successful");
     } else {
         auth_failed(s, ss, rc);

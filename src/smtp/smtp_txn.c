@@ -6,6 +6,7 @@
 #include "smtp_int.h"
 #include "pal.h"
 #include "yb_log.h"
+#include "yb_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,6 +522,7 @@ static void finish_message(struct yb_session *s, struct smtp_session *ss, bool d
                             "retry will deliver the local copies again", ss->session_tag);
         }
         if (code == 0) {
+            yb_stats_accepted(yb_session_service(s));
             smtp_reply(s, "250 2.0.0 Ok: queued as %s",
                        t->spool_id[0] ? t->spool_id : ss->session_tag);
             result = "accepted";
