@@ -3,6 +3,7 @@
  */
 #include "imap_mutf7.h"
 #include "pal_err.h"
+#include "yb_base64.h"
 #include "yb_utf8.h"
 
 #include <stdbool.h>
@@ -11,19 +12,12 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
+/* Modified base64 (RFC 3501 5.1.3): ',' takes the place of '/'. */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
     if (c == ',')
         return 63;
-    return -1;
+    return c == '/' ? -1 : yb_base64_value(c);
 }
 
 struct out {

@@ -3,6 +3,8 @@
  */
 #include "mime_decode.h"
 #include "pal_err.h"
+#include "yb_base64.h"
+#include "yb_hex.h"
 
 #include <string.h>
 
@@ -32,21 +34,6 @@ static int st_end(struct stage *s)
     return s->rc;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 void mime_b64_init(struct mime_b64 *st)
 {
     memset(st, 0, sizeof(*st));
@@ -58,7 +45,7 @@ int mime_b64_decode(struct mime_b64 *st, const void *in, size_t len, struct yb_b
     struct stage s = { .out = out };
 
     for (size_t i = 0; i < len && !st->done; i++) {
-        int v = b64_value(p[i]);
+        int v = yb_base64_value(p[i]);
         if (v < 0) {
             if (p[i] == '=')
                 st->done = true;
@@ -98,16 +85,6 @@ int mime_b64_finish(struct mime_b64 *st, struct yb_buf *out)
 /* ---- quoted-printable ---- */
 
 enum { QP_TEXT, QP_EQ, QP_HEX, QP_SOFT };
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 void mime_qp_init(struct mime_qp *st)
 {
@@ -173,7 +150,7 @@ int mime_qp_decode(struct mime_qp *st, const void *in, size_t len, struct yb_buf
         switch (st->state) {
         case QP_TEXT: qp_text(st, &s, c); break;
         case QP_EQ:
-            if (hexval(c) >= 0) {
+            if (yb_hex_value(c) >= 0) {
                 st->hex1 = c;
                 st->state = QP_HEX;
             } else if (c == ' ' || c == '\t' || c == '\r') {
@@ -189,8 +166,8 @@ int mime_qp_decode(struct mime_qp *st, const void *in, size_t len, struct yb_buf
             break;
         case QP_HEX:
             st->state = QP_TEXT;
-            if ((h = hexval(c)) >= 0) {
-                st_put(&s, (unsigned char)(hexval(st->hex1) * 16 + h));
+            if ((h = yb_hex_value(c)) >= 0) {
+                st_put(&s, (unsigned char)(yb_hex_value(st->hex1) * 16 + h));
             } else {
                 st->bad++;
                 st_put(&s, '=');

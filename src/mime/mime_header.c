@@ -5,6 +5,7 @@
 #include "mime_decode.h"
 #include "pal_charset.h"
 #include "pal_err.h"
+#include "yb_hex.h"
 #include "yb_utf8.h"
 
 #include <stdint.h>
@@ -140,16 +141,6 @@ static bool read_eword(struct yb_slice v, size_t i, struct eword *w)
     return false;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Appends a word's decoded bytes (not yet converted) to raw. */
 static int word_bytes(struct yb_slice v, const struct eword *w, struct yb_buf *raw)
 {
@@ -168,8 +159,8 @@ static int word_bytes(struct yb_slice v, const struct eword *w, struct yb_buf *r
         int h, l;
         if (c == '_')
             c = ' ';
-        else if (c == '=' && i + 2 < w->text_len && (h = hexval(t[i + 1])) >= 0 &&
-                 (l = hexval(t[i + 2])) >= 0) {
+        else if (c == '=' && i + 2 < w->text_len && (h = yb_hex_value(t[i + 1])) >= 0 &&
+                 (l = yb_hex_value(t[i + 2])) >= 0) {
             c = (unsigned char)(h * 16 + l);
             i += 2;
         }
@@ -261,7 +252,7 @@ static bool is_tspecial(unsigned char c)
     return c <= ' ' || c >= 0x7F || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
 }
 
-static void skip_cfws(struct yb_slice v, size_t *i)
+void mime_skip_cfws(struct yb_slice v, size_t *i)
 {
     int depth = 0;
     while (*i < v.len) {
@@ -328,8 +319,8 @@ static int pct_decode(struct yb_slice s, struct yb_buf *out)
     for (size_t i = 0; i < s.len; i++) {
         int h, l;
         unsigned char c = s.p[i];
-        if (c == '%' && i + 2 < s.len && (h = hexval(s.p[i + 1])) >= 0 &&
-            (l = hexval(s.p[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < s.len && (h = yb_hex_value(s.p[i + 1])) >= 0 &&
+            (l = yb_hex_value(s.p[i + 2])) >= 0) {
             c = (unsigned char)(h * 16 + l);
             i += 2;
         }
@@ -415,12 +406,12 @@ int mime_ctype_parse(struct yb_slice v, bool with_subtype, struct mime_ctype *ct
     yb_buf_init(&ct->text, 64 * 1024);
     yb_buf_init(&tmp, 64 * 1024);
     ct->type = ct->subtype = yb_slice_make("", 0);
-    skip_cfws(v, &i);
+    mime_skip_cfws(v, &i);
     ct->type = read_token(v, &i);
-    skip_cfws(v, &i);
+    mime_skip_cfws(v, &i);
     if (with_subtype && i < v.len && v.p[i] == '/') {
         i++;
-        skip_cfws(v, &i);
+        mime_skip_cfws(v, &i);
         ct->subtype = read_token(v, &i);
     }
     while (i < v.len && n < RAW_PARAMS_MAX) {
@@ -438,13 +429,13 @@ int mime_ctype_parse(struct yb_slice v, bool with_subtype, struct mime_ctype *ct
         if (i >= v.len)
             break;
         i++;
-        skip_cfws(v, &i);
+        mime_skip_cfws(v, &i);
         name = read_token(v, &i);
-        skip_cfws(v, &i);
+        mime_skip_cfws(v, &i);
         if (name.len == 0 || i >= v.len || v.p[i] != '=')
             continue;
         i++;
-        skip_cfws(v, &i);
+        mime_skip_cfws(v, &i);
         raw[n].val_off = tmp.len;
         if (i < v.len && v.p[i] == '"') {
             for (i++; i < v.len && v.p[i] != '"'; i++) {

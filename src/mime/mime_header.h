@@ -38,6 +38,9 @@
  */
 int mime_header_decode(struct yb_slice value, struct yb_buf *out);
 
+/* Moves *i past whitespace, line ends and (nested) comments. */
+void mime_skip_cfws(struct yb_slice v, size_t *i);
+
 /* Appends value to out with each CRLF/LF that is followed by WSP removed. */
 int mime_header_unfold(struct yb_slice value, struct yb_buf *out);
 

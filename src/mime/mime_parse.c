@@ -44,6 +44,35 @@ void mime_limits_default(struct mime_limits *l)
     l->fields = YB_MIME_LIMIT_FIELDS;
 }
 
+void mime_part_init(struct mime_part *n, uint32_t parent)
+{
+    memset(n, 0, sizeof(*n));
+    n->parent = parent;
+    n->child = n->next = MIME_NONE;
+    for (int f = 0; f < MIME_F_COUNT; f++)
+        n->f[f].off = MIME_NONE;
+    n->bnd_off = MIME_NONE;
+}
+
+void mime_tree_link(struct mime_part *parts, uint32_t idx)
+{
+    struct mime_part *n = &parts[idx], *par;
+
+    if (n->parent == MIME_NONE)
+        return;
+    par = &parts[n->parent];
+    n->depth = (uint16_t)(par->depth + 1);
+    if (par->child == MIME_NONE) {
+        par->child = idx;
+    } else {
+        uint32_t c = par->child;
+        while (parts[c].next != MIME_NONE)
+            c = parts[c].next;
+        parts[c].next = idx;
+    }
+    par->nchildren++;
+}
+
 static uint32_t new_part(struct mime_parser *p, uint32_t parent)
 {
     struct mime_part *n;
@@ -69,26 +98,9 @@ static uint32_t new_part(struct mime_parser *p, uint32_t parent)
     }
     idx = p->nparts++;
     n = &p->parts[idx];
-    memset(n, 0, sizeof(*n));
-    n->parent = parent;
-    n->child = n->next = MIME_NONE;
-    for (int f = 0; f < MIME_F_COUNT; f++)
-        n->f[f].off = MIME_NONE;
-    n->bnd_off = MIME_NONE;
+    mime_part_init(n, parent);
     n->hdr_off = p->pos;
-    if (parent != MIME_NONE) {
-        struct mime_part *par = &p->parts[parent];
-        n->depth = (uint16_t)(par->depth + 1);
-        if (par->child == MIME_NONE) {
-            par->child = idx;
-        } else {
-            uint32_t c = par->child;
-            while (p->parts[c].next != MIME_NONE)
-                c = p->parts[c].next;
-            p->parts[c].next = idx;
-        }
-        par->nchildren++;
-    }
+    mime_tree_link(p->parts, idx);
     return idx;
 }
 

@@ -159,6 +159,11 @@ int mime_parser_feed(struct mime_parser *p, const void *data, size_t len);
 int mime_parser_finish(struct mime_parser *p);
 void mime_parser_free(struct mime_parser *p);
 
+/* An empty part under parent (MIME_NONE for a root): no field, no child. */
+void mime_part_init(struct mime_part *n, uint32_t parent);
+/* Appends parts[idx] to the children of its parent (pre-order arrays). */
+void mime_tree_link(struct mime_part *parts, uint32_t idx);
+
 /* The part at index i (0 is the message), or NULL. */
 const struct mime_part *mime_part_at(const struct mime_parser *p, uint32_t i);
 /* A stored field's unfolded value, or a NULL slice (p == NULL) when absent. */

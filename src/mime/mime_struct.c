@@ -58,33 +58,12 @@ struct lexer {
     size_t i;
 };
 
-static void skip_cfws(struct lexer *lx)
-{
-    int depth = 0;
-    while (lx->i < lx->v.len) {
-        unsigned char c = lx->v.p[lx->i];
-        if (depth > 0) {
-            if (c == '\\')
-                lx->i++;
-            else if (c == '(')
-                depth++;
-            else if (c == ')')
-                depth--;
-        } else if (c == '(') {
-            depth = 1;
-        } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-            return;
-        }
-        lx->i++;
-    }
-}
-
 static struct tok next_tok(struct lexer *lx)
 {
     struct tok t = { T_END, 0, 0, 0 };
     const struct yb_slice v = lx->v;
 
-    skip_cfws(lx);
+    mime_skip_cfws(lx->v, &lx->i);
     t.start = lx->i;
     if (lx->i >= v.len) {
         t.end = lx->i;
@@ -660,7 +639,11 @@ int mime_cache_read(const void *blob, size_t len, struct mime_cached *c)
         return YB_ENOMEM;
     for (uint32_t k = 0; k < n; k++, i += CACHE_PART_SZ) {
         struct mime_part *m = &c->parts[k];
-        m->parent = get_u32(b + i);
+        /* Pre-order: a parent always comes before its children. */
+        uint32_t parent = get_u32(b + i);
+        if ((k == 0) != (parent == MIME_NONE) || (k > 0 && parent >= k) || b[i + 4] > MIME_MESSAGE)
+            goto bad;
+        mime_part_init(m, parent);
         m->kind = b[i + 4];
         m->cte = b[i + 5];
         m->flags = (uint16_t)(b[i + 6] | b[i + 7] << 8);
@@ -669,27 +652,7 @@ int mime_cache_read(const void *blob, size_t len, struct mime_cached *c)
         m->body_off = get_u64(b + i + 24);
         m->body_size = get_u64(b + i + 32);
         m->body_lines = get_u64(b + i + 40);
-        m->child = m->next = MIME_NONE;
-        for (int f = 0; f < MIME_F_COUNT; f++)
-            m->f[f].off = MIME_NONE;
-        m->bnd_off = MIME_NONE;
-        /* Pre-order: a parent always comes before its children. */
-        if ((k == 0) != (m->parent == MIME_NONE) || (k > 0 && m->parent >= k) ||
-            m->kind > MIME_MESSAGE)
-            goto bad;
-        if (k > 0) {
-            struct mime_part *par = &c->parts[m->parent];
-            m->depth = (uint16_t)(par->depth + 1);
-            if (par->child == MIME_NONE) {
-                par->child = k;
-            } else {
-                uint32_t s = par->child;
-                while (c->parts[s].next != MIME_NONE)
-                    s = c->parts[s].next;
-                c->parts[s].next = k;
-            }
-            par->nchildren++;
-        }
+        mime_tree_link(c->parts, k);
     }
     c->nparts = n;
     struct yb_slice *views[3] = { &c->envelope, &c->body, &c->bodystructure };
