@@ -278,6 +278,37 @@ enum imap_mailbox_error imap_mailbox_check(struct yb_slice s)
     return IMAP_MBOX_OK;
 }
 
+enum imap_mailbox_error imap_mailbox_from_wire(struct yb_slice wire, bool utf8_accept, char *out,
+                                               size_t outcap, size_t *len_r)
+{
+    enum imap_mailbox_error e;
+    size_t n;
+
+    *len_r = 0;
+    if (outcap < YB_IMAP_LIMIT_MAILBOX + 1)
+        return IMAP_MBOX_TOO_LONG;
+    if (utf8_accept) {
+        if (wire.len > YB_IMAP_LIMIT_MAILBOX)
+            return IMAP_MBOX_TOO_LONG;
+        if (wire.len > 0)
+            memcpy(out, wire.p, wire.len);
+        n = wire.len;
+    } else {
+        int rc = imap_mutf7_to_utf8(wire, out, outcap, &n);
+        if (rc == YB_ELIMIT || rc == YB_ERANGE)
+            return IMAP_MBOX_TOO_LONG;
+        if (rc < 0)
+            return IMAP_MBOX_BAD_MUTF7;
+    }
+    out[n] = '\0';
+    if ((e = imap_mailbox_check(yb_slice_make(out, n))) != IMAP_MBOX_OK)
+        return e;
+    if (yb_slice_eq_cstr_nocase(yb_slice_make(out, n), "INBOX"))
+        memcpy(out, "INBOX", 5);
+    *len_r = n;
+    return IMAP_MBOX_OK;
+}
+
 const char *imap_mailbox_error_text(enum imap_mailbox_error e)
 {
     switch (e) {
@@ -289,6 +320,7 @@ const char *imap_mailbox_error_text(enum imap_mailbox_error e)
     case IMAP_MBOX_DOTS: return "Mailbox name may not contain '..'";
     case IMAP_MBOX_DOT: return "Mailbox name may not contain '.' (the folder separator on disk)";
     case IMAP_MBOX_CONTROL: return "Mailbox name may not contain control characters";
+    case IMAP_MBOX_BAD_MUTF7: return "Mailbox name is not valid modified UTF-7";
     case IMAP_MBOX_RESERVED: return "Mailbox name may not contain % * \\ : ? \" < > or |";
     }
     return "Invalid mailbox name";

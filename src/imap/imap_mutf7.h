@@ -17,6 +17,7 @@
 #ifndef YB_IMAP_MUTF7_H
 #define YB_IMAP_MUTF7_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "yb_slice.h"
 
@@ -44,14 +45,15 @@ int imap_utf8_to_mutf7(struct yb_slice in, char *out, size_t outcap, size_t *len
 /* Why imap_mailbox_check refused a name: each maps to a clear NO text. */
 enum imap_mailbox_error {
     IMAP_MBOX_OK = 0,
-    IMAP_MBOX_EMPTY,    /* "" or an empty level ("a//b", "a/") */
-    IMAP_MBOX_TOO_LONG, /* YB_IMAP_LIMIT_MAILBOX or _LEVELS */
-    IMAP_MBOX_BAD_UTF8, /* not UTF-8 */
-    IMAP_MBOX_LEADING,  /* starts with '/' or '~' */
-    IMAP_MBOX_DOTS,     /* ".." (a path escape) */
-    IMAP_MBOX_DOT,      /* '.' in a level: Maildir++ uses it as its own separator */
-    IMAP_MBOX_CONTROL,  /* a control character (C0, DEL, C1) */
-    IMAP_MBOX_RESERVED, /* '%' '*' (LIST wildcards) or \ : ? " < > | (not portable file names) */
+    IMAP_MBOX_EMPTY,     /* "" or an empty level ("a//b", "a/") */
+    IMAP_MBOX_TOO_LONG,  /* YB_IMAP_LIMIT_MAILBOX or _LEVELS */
+    IMAP_MBOX_BAD_UTF8,  /* not UTF-8 */
+    IMAP_MBOX_LEADING,   /* starts with '/' or '~' */
+    IMAP_MBOX_DOTS,      /* ".." (a path escape) */
+    IMAP_MBOX_DOT,       /* '.' in a level: Maildir++ uses it as its own separator */
+    IMAP_MBOX_CONTROL,   /* a control character (C0, DEL, C1) */
+    IMAP_MBOX_RESERVED,  /* '%' '*' (LIST wildcards) or \ : ? " < > | (not portable file names) */
+    IMAP_MBOX_BAD_MUTF7, /* not valid (canonical) modified UTF-7 */
 };
 
 /*
@@ -59,6 +61,16 @@ enum imap_mailbox_error {
  * Maildir++ store needs. Returns IMAP_MBOX_OK or the first reason found.
  */
 enum imap_mailbox_error imap_mailbox_check(struct yb_slice utf8);
+
+/*
+ * A mailbox name as a client sent it, made the UTF-8 name the store uses:
+ * modified UTF-7 is decoded unless utf8_accept (RFC 6855: after ENABLE
+ * UTF8=ACCEPT names travel as UTF-8), "INBOX" in any case becomes "INBOX"
+ * (RFC 3501 5.1), and the result must pass imap_mailbox_check. out needs
+ * YB_IMAP_LIMIT_MAILBOX + 1 bytes; it is NUL-terminated.
+ */
+enum imap_mailbox_error imap_mailbox_from_wire(struct yb_slice wire, bool utf8_accept, char *out,
+                                               size_t outcap, size_t *len_r);
 
 /* A short English reason for a NO ("Mailbox name contains '.'"). */
 const char *imap_mailbox_error_text(enum imap_mailbox_error e);

@@ -4,6 +4,7 @@
 #include "imap_search.h"
 #include "pal_charset.h"
 #include "pal_err.h"
+#include "yb_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ static int string_arg(struct ctx *c, const struct imap_arg *a, uint32_t key, int
         return fail(s, YB_EPARSE, "Search string expected");
     v = imap_arg_value(c->p, a);
     if (!c->convert) {
+        if (!yb_utf8_valid(v.p, v.len, NULL))
+            return fail(s, YB_EILSEQ, "[BADCHARSET (UTF-8)] Search string is not UTF-8");
         if (which == 1)
             s->keys[key].s1 = v;
         else

@@ -11,7 +11,8 @@
  * - With CHARSET other than UTF-8 / US-ASCII, every string is converted to
  *   UTF-8 through the PAL (so SEARCH CHARSET ISO-8859-1 or ISO-2022-JP
  *   works); an unknown charset is YB_ENOTSUP, which the command answers with
- *   NO [BADCHARSET]; bytes invalid in the charset are YB_EILSEQ.
+ *   NO [BADCHARSET]; bytes invalid in the charset (or, without one, strings that are not
+ *   UTF-8) are YB_EILSEQ.
  * - Limits: YB_IMAP_LIMIT_SEARCH_KEYS keys, YB_IMAP_LIMIT_SEARCH_DEPTH levels
  *   of NOT / OR / parentheses, YB_IMAP_LIMIT_SEARCH_RANGES sequence ranges
  *   over all the sets of one program; each is YB_ELIMIT at N+1.

@@ -56,7 +56,8 @@ static const struct codec_case cases[] = {
     { "caf\xc3\xa9", NULL }, /* raw 8-bit */
     { "\xff", NULL },        /* invalid UTF-8 */
     { "a\x7f", NULL },       /* DEL */
-    { "a\tb", NULL },        /* raw control */
+    { "\x01", NULL },
+    { "a\tb", NULL }, /* raw control */
 };
 
 static void check_decode(const char *what, const unsigned char *in, size_t len,
@@ -238,12 +239,53 @@ static void test_name_limits(void **state)
     assert_int_equal(imap_mailbox_check(yb_slice_make(deep, k)), IMAP_MBOX_TOO_LONG);
 }
 
+static void test_from_wire(void **state)
+{
+    static const struct {
+        const char *wire;
+        size_t len;
+        bool utf8;
+        enum imap_mailbox_error e;
+        const char *name;
+    } w[] = {
+        { "inbox", 5, false, IMAP_MBOX_OK, "INBOX" },
+        { "InBoX", 5, true, IMAP_MBOX_OK, "INBOX" },
+        { "INBOX/Sub", 9, false, IMAP_MBOX_OK, "INBOX/Sub" },
+        { "Entw&APw-rfe", 12, false, IMAP_MBOX_OK, "Entw\xc3\xbcrfe" },
+        { "Entw\xc3\xbcrfe", 9, true, IMAP_MBOX_OK, "Entw\xc3\xbcrfe" },
+        /* under UTF8=ACCEPT "&" is just a character */
+        { "A&B", 3, true, IMAP_MBOX_OK, "A&B" },
+        { "Entw\xc3\xbcrfe", 9, false, IMAP_MBOX_BAD_MUTF7, NULL },
+        { "&AGE-", 5, false, IMAP_MBOX_BAD_MUTF7, NULL },
+        { "a\0b", 3, false, IMAP_MBOX_BAD_MUTF7, NULL }, /* NUL on the wire */
+        { "a\0b", 3, true, IMAP_MBOX_CONTROL, NULL },
+        { "\xff", 1, true, IMAP_MBOX_BAD_UTF8, NULL },
+        { "&AAk-", 5, false, IMAP_MBOX_CONTROL, NULL }, /* an encoded TAB */
+        { "a.b", 3, false, IMAP_MBOX_DOT, NULL },
+        { "", 0, false, IMAP_MBOX_EMPTY, NULL },
+    };
+    (void)state;
+    for (size_t i = 0; i < YB_ARRAY_LEN(w); i++) {
+        char out[YB_IMAP_LIMIT_MAILBOX + 1];
+        size_t len = 7;
+        enum imap_mailbox_error e = imap_mailbox_from_wire(yb_slice_make(w[i].wire, w[i].len),
+                                                           w[i].utf8, out, sizeof(out), &len);
+        if (e != w[i].e || (e == IMAP_MBOX_OK && strcmp(out, w[i].name) != 0)) {
+            print_error("wire case %u: %d (%s)\n", (unsigned)i, (int)e, imap_mailbox_error_text(e));
+            fail();
+        }
+        if (e != IMAP_MBOX_OK)
+            assert_int_equal((int)len, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode),         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_encode_refuses), cmocka_unit_test(test_limits),
         cmocka_unit_test(test_names),          cmocka_unit_test(test_name_limits),
+        cmocka_unit_test(test_from_wire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -521,6 +521,9 @@ static const struct scase scases[] = {
     { "BINARY[TEXT]", YB_EPARSE, 0, 0, 0, 0, 0, 0, 0, 0 },
     { "BINARY.SIZE[1]<0.1>", YB_EPARSE, 0, 0, 0, 0, 0, 0, 0, 0 },
     { "FOO[1]", YB_EPARSE, 0, 0, 0, 0, 0, 0, 0, 0 },
+    { "", YB_ENOTFOUND, 0, 0, 0, 0, 0, 0, 0, 0 },
+    { "BODY[\xff]", YB_EPARSE, 0, 0, 0, 0, 0, 0, 0, 0 },
+    { "BODY[HEADER.FIELDS (\xc3\xa9)]", YB_EPARSE, 0, 0, 0, 0, 0, 0, 0, 0 },
 };
 
 static void test_sections(void **state)
@@ -551,6 +554,17 @@ static void test_sections(void **state)
         }
         free(d);
     }
+}
+
+/* NUL inside a section: refused (the table uses strlen). */
+static void test_section_nul(void **state)
+{
+    struct imap_section s;
+    (void)state;
+    assert_int_equal(imap_section_parse(yb_slice_make("BODY[1\0]", 8), &s), YB_EPARSE);
+    assert_int_equal(imap_section_parse(yb_slice_make("BODY[]\0", 7), &s), YB_EPARSE);
+    assert_int_equal(imap_section_parse(yb_slice_make("BODY[HEADER.FIELDS (a\0)]", 24), &s),
+                     YB_EPARSE);
 }
 
 static void test_section_values(void **state)
@@ -605,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_sink_error),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_section_values),
+        cmocka_unit_test(test_section_nul),
         cmocka_unit_test(test_section_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

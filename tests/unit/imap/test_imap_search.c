@@ -129,38 +129,58 @@ static const struct scase cases[] = {
     { "a SEARCH RETURN (FOO) ALL", YB_EPARSE, NULL },
     { "a SEARCH HEADER \"\" x", YB_EPARSE, NULL },
     { "a SEARCH CHARSET X-NO-SUCH-CHARSET ALL", YB_ENOTSUP, NULL },
+    { "a SEARCH BODY {2}\r\n\xc3(", YB_EILSEQ,
+      NULL }, /* not UTF-8, and no CHARSET says otherwise */
+    { "a SEARCH CHARSET UTF-8 BODY {1}\r\n\xff", YB_EILSEQ, NULL },
 };
 
-static int parse_line(struct imap_parser *p, const char *line)
+/* Feeds "line CRLF" (and any literal in it) as a session would, step bytes at a time (0: whole). */
+static int feed_line(struct imap_parser *p, const char *line, size_t step)
 {
-    /* Feeds the line (and any literal in it) the way a session would. */
-    size_t used;
-    int rc = imap_parser_feed(p, line, strlen(line), &used);
-    if (rc == IMAP_PARSE_LITERAL) {
-        assert_int_equal(imap_parser_literal_begin(p, NULL), 0);
-        rc = imap_parser_feed(p, line + used, strlen(line) - used, &used);
+    size_t len = strlen(line), i = 0;
+    char *buf = malloc(len + 2);
+    int rc = IMAP_PARSE_MORE;
+
+    assert_non_null(buf);
+    memcpy(buf, line, len);
+    memcpy(buf + len, "\r\n", 2);
+    len += 2;
+    while (i < len) {
+        size_t n = step == 0 || len - i < step ? len - i : step, used;
+        rc = imap_parser_feed(p, buf + i, n, &used);
+        i += used;
+        if (rc == IMAP_PARSE_LITERAL)
+            assert_int_equal(imap_parser_literal_begin(p, NULL), 0);
+        else if (rc != IMAP_PARSE_MORE)
+            break;
     }
-    if (rc == IMAP_PARSE_MORE)
-        rc = imap_parser_feed(p, "\r\n", 2, &used);
+    free(buf);
     return rc;
 }
 
+static int parse_line(struct imap_parser *p, const char *line)
+{
+    return feed_line(p, line, 0);
+}
+
+/* Each case whole and one byte at a time: the same tree or the same error. */
 static void test_cases(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < YB_ARRAY_LEN(cases); i++) {
-        const struct scase *c = &cases[i];
+    for (size_t i = 0; i < 2 * YB_ARRAY_LEN(cases); i++) {
+        const struct scase *c = &cases[i / 2];
+        size_t step = i % 2;
         struct imap_parser p;
         struct imap_search s;
         struct yb_buf out;
         int rc;
 
         imap_parser_init(&p, NULL);
-        assert_int_equal(parse_line(&p, c->line), IMAP_PARSE_COMMAND);
+        assert_int_equal(feed_line(&p, c->line, step), IMAP_PARSE_COMMAND);
         rc = imap_search_parse(&p, imap_args(&p), &s);
         if (rc != c->rc) {
-            print_error("'%s': %s (%s), expected %s\n", c->line, yb_errname(rc),
-                        s.err_text ? s.err_text : "", yb_errname(c->rc));
+            print_error("'%s' (step %u): %s (%s), expected %s\n", c->line, (unsigned)step,
+                        yb_errname(rc), s.err_text ? s.err_text : "", yb_errname(c->rc));
             fail();
         }
         if (rc == 0) {

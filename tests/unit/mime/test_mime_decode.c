@@ -46,6 +46,7 @@ static const struct dcase cases[] = {
     { MIME_CTE_QP, "cr\rin text", "cr\rin text", 0, 0 },
     { MIME_CTE_QP, "last line  ", "last line", 0, 0 },
     { MIME_CTE_QP, "nul=00", "nul\0", 4, 0 },
+    { MIME_CTE_QP, "raw \xff\xc3", "raw \xff\xc3", 0, 0 }, /* 8-bit passes as bytes */
     { MIME_CTE_7BIT, "as\r\nis=3D", "as\r\nis=3D", 0, 0 },
 };
 

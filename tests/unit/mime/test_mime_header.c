@@ -89,6 +89,18 @@ static void test_decode_limit(void **state)
     yb_buf_free(&out);
 }
 
+/* NUL is a byte like any other: kept, in text and in a decoded word. */
+static void test_decode_nul(void **state)
+{
+    struct yb_buf out;
+    (void)state;
+    yb_buf_init(&out, 256);
+    assert_int_equal(mime_header_decode(yb_slice_make("a\0b =?UTF-8?B?YQBi?=", 20), &out), 0);
+    assert_int_equal((int)out.len, 7);
+    assert_memory_equal(out.p, "a\0b a\0b", 7);
+    yb_buf_free(&out);
+}
+
 static void test_unfold(void **state)
 {
     struct yb_buf out;
@@ -190,9 +202,9 @@ static void test_param_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_words),       cmocka_unit_test(test_decode_limit),
-        cmocka_unit_test(test_unfold),      cmocka_unit_test(test_ctype),
-        cmocka_unit_test(test_param_limit),
+        cmocka_unit_test(test_words),  cmocka_unit_test(test_decode_limit),
+        cmocka_unit_test(test_unfold), cmocka_unit_test(test_decode_nul),
+        cmocka_unit_test(test_ctype),  cmocka_unit_test(test_param_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
