@@ -360,6 +360,20 @@ static int read_literal(struct imap_parser *p, struct yb_slice line, size_t i)
     return IMAP_PARSE_LITERAL;
 }
 
+/*
+ * Reads the tag of a line refused as too long, for the BAD answer, from its
+ * first bytes only (the same bytes whichever way the line arrived).
+ */
+static void tag_of_long_line(struct imap_parser *p, struct yb_slice line)
+{
+    size_t n = line.len, j = 0;
+    if (n > 256)
+        n = 256;
+    if (n > p->lim.line)
+        n = p->lim.line;
+    (void)read_start(p, yb_slice_make(line.p, n), &j);
+}
+
 int imap_parser_line(struct imap_parser *p, struct yb_slice line)
 {
     size_t i = 0;
@@ -371,12 +385,11 @@ int imap_parser_line(struct imap_parser *p, struct yb_slice line)
         /* The rest of a refused command, after its non-synchronising literal. */
         p->discard = trailing_nonsync(line);
         p->skip_rest = p->discard > 0;
-        return IMAP_PARSE_MORE;
+        return p->discard > 0 ? IMAP_PARSE_DISCARD : IMAP_PARSE_MORE;
     }
     if (line.len > p->lim.line) {
-        /* Keep the tag for the BAD answer when it is readable. */
         if (p->stage == IMAP_STAGE_START)
-            (void)read_start(p, yb_slice_make(line.p, 256 < line.len ? 256 : line.len), &i);
+            tag_of_long_line(p, line);
         return fail(p, line, YB_ELIMIT, "Line too long");
     }
     if (p->stage == IMAP_STAGE_START) {
@@ -530,6 +543,22 @@ int imap_parser_literal_data(struct imap_parser *p, const void *data, size_t len
 
 /* ---- raw input ---- */
 
+/* Keeps the last bytes of a line that is too long to keep whole. */
+static void keep_tail(struct imap_parser *p, const unsigned char *b, size_t n)
+{
+    size_t cap = sizeof(p->ltail), keep;
+
+    if (n >= cap) {
+        memcpy(p->ltail, b + n - cap, cap);
+        p->ltail_len = cap;
+        return;
+    }
+    keep = p->ltail_len < cap - n ? p->ltail_len : cap - n;
+    memmove(p->ltail, p->ltail + p->ltail_len - keep, keep);
+    memcpy(p->ltail + keep, b, n);
+    p->ltail_len = keep + n;
+}
+
 int imap_parser_feed(struct imap_parser *p, const void *data, size_t len, size_t *used_r)
 {
     const unsigned char *d = data;
@@ -558,13 +587,19 @@ int imap_parser_feed(struct imap_parser *p, const void *data, size_t len, size_t
             const unsigned char *lf = memchr(d + i, '\n', len - i);
             size_t n = lf != NULL ? (size_t)(lf - (d + i)) : len - i;
             struct yb_slice line;
-            if (!p->line_too_long) {
+            if (p->line_too_long) {
+                keep_tail(p, d + i, n);
+            } else {
                 size_t room = p->line.max - p->line.len;
-                if (n > room) {
+                if (n > room || yb_buf_append(&p->line, d + i, n) < 0) {
+                    /* Too long (or out of memory): keep the start for the tag, the end
+                     * for a literal it may announce, and refuse the line. */
                     p->line_too_long = true;
-                    (void)yb_buf_append(&p->line, d + i, room > 256 ? 256 : room);
-                } else if (yb_buf_append(&p->line, d + i, n) < 0) {
-                    p->line_too_long = true; /* out of memory: refuse the line all the same */
+                    p->ltail_len = 0;
+                    if (p->line.len > 0)
+                        keep_tail(p, p->line.p, p->line.len);
+                    keep_tail(p, d + i, n);
+                    (void)yb_buf_append(&p->line, d + i, n < room ? n : room);
                 }
             }
             i += n;
@@ -575,12 +610,23 @@ int imap_parser_feed(struct imap_parser *p, const void *data, size_t len, size_t
             if (line.len > 0 && line.p[line.len - 1] == '\r')
                 line.len--;
             if (p->line_too_long) {
-                size_t j = 0;
-                if (p->stage == IMAP_STAGE_START)
-                    (void)read_start(p, yb_slice_make(line.p, line.len < 256 ? line.len : 256), &j);
-                rc = fail(p, yb_slice_make(NULL, 0), YB_ELIMIT, "Line too long");
+                struct yb_slice tail = yb_slice_make(p->ltail, p->ltail_len);
+                if (tail.len > 0 && tail.p[tail.len - 1] == '\r')
+                    tail.len--;
+                if (p->skip_rest && p->stage == IMAP_STAGE_START) {
+                    /* the end of a refused command, however long: swallowed */
+                    p->discard = trailing_nonsync(tail);
+                    p->skip_rest = p->discard > 0;
+                    rc = IMAP_PARSE_MORE;
+                } else {
+                    if (p->stage == IMAP_STAGE_START)
+                        tag_of_long_line(p, line);
+                    rc = fail(p, tail, YB_ELIMIT, "Line too long");
+                }
             } else {
                 rc = imap_parser_line(p, line);
+                if (rc == IMAP_PARSE_DISCARD)
+                    rc = IMAP_PARSE_MORE; /* skipped at the top of the loop */
             }
             yb_buf_reset(&p->line);
             if (p->line.cap > KEEP_DATA)

@@ -88,10 +88,13 @@ struct imap_arg {
 
 /* Results of the feeding functions (errors are negative YB_E* codes). */
 enum imap_parse_status {
-    IMAP_PARSE_MORE = 0,       /* feed more input */
-    IMAP_PARSE_COMMAND = 1,    /* a complete command: read it, then imap_parser_reset */
-    IMAP_PARSE_LITERAL = 2,    /* a literal is announced: see imap_parser_literal_info */
-    IMAP_PARSE_LITERAL_END = 3 /* the literal's last byte arrived: the next line continues */
+    IMAP_PARSE_MORE = 0,        /* feed more input */
+    IMAP_PARSE_COMMAND = 1,     /* a complete command: read it, then imap_parser_reset */
+    IMAP_PARSE_LITERAL = 2,     /* a literal is announced: see imap_parser_literal_info */
+    IMAP_PARSE_LITERAL_END = 3, /* the literal's last byte arrived: the next line continues */
+    IMAP_PARSE_DISCARD = 4      /* imap_parser_line swallowed a line of a refused command that
+                                   announces a non-synchronising literal: drop
+                                   imap_parser_take_discard() bytes, then go on with lines */
 };
 
 struct imap_literal_info {
@@ -138,7 +141,9 @@ struct imap_parser {
     bool skip_rest;   /* after them, the rest of the refused command is swallowed */
     /* imap_parser_feed's line assembly */
     struct yb_buf line;
-    bool line_too_long, saw_cr;
+    bool line_too_long;
+    unsigned char ltail[32]; /* the end of a line too long to keep: it may announce {n+} */
+    size_t ltail_len;
 };
 
 /* Sets up a parser with limits (NULL: the defaults). No allocation until used. */

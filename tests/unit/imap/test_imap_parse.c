@@ -186,6 +186,8 @@ static void run_lines(struct harness *h, const unsigned char *in, size_t len)
         }
         if (rc == IMAP_PARSE_COMMAND) {
             on_command(h);
+        } else if (rc == IMAP_PARSE_DISCARD) {
+            drop = imap_parser_take_discard(&h->p);
         } else if (rc < 0) {
             drop = imap_parser_take_discard(&h->p);
             on_error(h, rc);
@@ -478,6 +480,108 @@ static void test_sink_error(void **state)
     done(&h);
 }
 
+/* ---- random streams ---- */
+
+/* A small deterministic generator (xorshift), so a failure can be replayed. */
+static uint32_t rnd(uint32_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 17;
+    *st ^= *st << 5;
+    return *st;
+}
+
+/*
+ * Streams glued from the pieces commands are made of, good and bad. Whatever
+ * they say, the three ways of feeding must agree on every command and error.
+ */
+static void test_random_streams(void **state)
+{
+    static const char *const pieces[] = {
+        "a1 ",
+        "B2 ",
+        "NOOP",
+        "FETCH",
+        " ",
+        "  ",
+        "\r\n",
+        "\n",
+        "\r",
+        "(",
+        ")",
+        "\"x\"",
+        "\"a\\\"b\"",
+        "\"",
+        "{3}\r\nabc",
+        "{2+}\r\nxy",
+        "{0}\r\n",
+        "~{2}\r\n\0\1",
+        "{5000+}",
+        "{99999999999999999999}",
+        "NIL",
+        "1:*",
+        "BODY[HEADER.FIELDS (A B)]<0.5>",
+        "[",
+        "]",
+        "\0",
+        "\xff",
+        "\xc3\xa9",
+        "*",
+        "%",
+        "\\Seen",
+        "+",
+        "{",
+        "}",
+    };
+    struct imap_limits lim;
+    uint32_t seed = 0x1234567u;
+    uint64_t t0 = pal_time_mono_ms();
+    (void)state;
+
+    imap_limits_default(&lim);
+    lim.line = 64;
+    lim.literal_mem = 16;
+    lim.literal_nonsync = 8;
+    lim.depth = 4;
+    lim.args = 12;
+    for (int round = 0; round < 2000 && pal_time_mono_ms() - t0 < 20000; round++) {
+        unsigned char buf[1024];
+        size_t len = 0;
+        unsigned n = 1 + rnd(&seed) % 24;
+        for (unsigned k = 0; k < n; k++) {
+            const char *pc = pieces[rnd(&seed) % YB_ARRAY_LEN(pieces)];
+            /* the pieces with NUL in them say how long they are through a table entry */
+            size_t pl = strcmp(pc, "~{2}\r\n") == 0 ? 8 : pc[0] == '\0' ? 1 : strlen(pc);
+            if (len + pl > sizeof(buf))
+                break;
+            memcpy(buf + len, pc, pl);
+            len += pl;
+        }
+        char *ref = NULL;
+        for (int m = FEED_WHOLE; m <= LINES; m++) {
+            struct harness h;
+            memset(&h, 0, sizeof(h));
+            h.stream_from = 9; /* literals above 8 bytes are streamed */
+            const char *got = run(&h, &lim, buf, len, (enum mode)m);
+            if (ref == NULL) {
+                ref = malloc(strlen(got) + 1);
+                assert_non_null(ref);
+                memcpy(ref, got, strlen(got) + 1);
+            } else if (strcmp(ref, got) != 0) {
+                struct yb_buf in;
+                yb_buf_init(&in, 8192);
+                put_bytes(&in, yb_slice_make(buf, len));
+                print_error("round %d mode %d, input %s:\n%s---\n%s", round, m, yb_buf_cstr(&in),
+                            ref, got);
+                yb_buf_free(&in);
+                fail();
+            }
+            done(&h);
+        }
+        free(ref);
+    }
+}
+
 /* ---- sections ---- */
 
 struct scase {
@@ -617,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_streamed_literal),
         cmocka_unit_test(test_literal_info),
         cmocka_unit_test(test_sink_error),
+        cmocka_unit_test(test_random_streams),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_section_values),
         cmocka_unit_test(test_section_nul),

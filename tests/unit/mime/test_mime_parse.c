@@ -417,12 +417,130 @@ static void test_cache_roundtrip(void **state)
     }
 }
 
+/* ---- random messages ---- */
+
+static uint32_t rnd(uint32_t *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 17;
+    *st ^= *st << 5;
+    return *st;
+}
+
+/*
+ * Messages glued from MIME's pieces, well-formed or not. However they are
+ * cut, the parse must be the same, and every part must lie inside its parent
+ * with each leaf's bytes exactly the message's bytes at its offsets.
+ */
+static void test_random_messages(void **state)
+{
+    static const char *const pieces[] = {
+        "Content-Type: multipart/mixed; boundary=b\r\n",
+        "Content-Type: multipart/alternative; boundary=\"c d\"\r\n",
+        "Content-Type: message/rfc822\r\n",
+        "Content-Type: text/plain\r\n",
+        "Content-Transfer-Encoding: base64\r\n",
+        "Subject: =?UTF-8?Q?x?=\r\n",
+        "From: a@b\r\n",
+        " folded\r\n",
+        "\r\n",
+        "\n",
+        "\r",
+        "--b\r\n",
+        "--b--\r\n",
+        "--b",
+        "--c d\r\n",
+        "--c d--\n",
+        "-",
+        "--",
+        "text",
+        "line\r\n",
+        "\xff\xfe",
+        "\0",
+        "Header-Without-Colon\r\n",
+    };
+    struct mime_limits lim;
+    uint32_t seed = 0xC0FFEEu;
+    uint64_t t0 = pal_time_mono_ms();
+    (void)state;
+
+    mime_limits_default(&lim);
+    lim.depth = 6;
+    lim.parts = 12;
+    lim.header = 200;
+    for (int round = 0; round < 600 && pal_time_mono_ms() - t0 < 20000; round++) {
+        char msg[2048];
+        size_t len = 0;
+        unsigned n = 1 + rnd(&seed) % 40;
+        for (unsigned k = 0; k < n; k++) {
+            const char *pc = pieces[rnd(&seed) % YB_ARRAY_LEN(pieces)];
+            size_t pl = pc[0] == '\0' ? 1 : strlen(pc);
+            if (len + pl > sizeof(msg))
+                break;
+            memcpy(msg + len, pc, pl);
+            len += pl;
+        }
+        struct yb_buf ref;
+        yb_buf_init(&ref, 1 << 20);
+        for (int way = 0; way < 3; way++) {
+            struct collect col;
+            struct mime_callbacks cb = { 0 };
+            struct mime_parser p;
+            struct yb_buf bs;
+            size_t at = 0, cut = len ? rnd(&seed) % (len + 1) : 0;
+
+            for (int i = 0; i < 16; i++)
+                yb_buf_init(&col.body[i], 1 << 20);
+            cb.ctx = &col;
+            cb.body = on_body;
+            mime_parser_init(&p, &lim, &cb);
+            while (at < len) {
+                size_t step = way == 0 ? len : way == 1 ? 1 : (at < cut ? cut - at : len - at);
+                if (step == 0)
+                    step = len - at;
+                assert_int_equal(mime_parser_feed(&p, msg + at, step), 0);
+                at += step;
+            }
+            assert_int_equal(mime_parser_finish(&p), 0);
+            yb_buf_init(&bs, 1 << 20);
+            assert_int_equal(mime_body_write(&p, 0, true, &bs), 0);
+            for (uint32_t i = 0; i < p.nparts; i++) {
+                const struct mime_part *m = mime_part_at(&p, i);
+                assert_true(m->hdr_off + m->hdr_size == m->body_off);
+                assert_true(m->body_off + m->body_size <= len);
+                if (m->parent != MIME_NONE) {
+                    const struct mime_part *par = mime_part_at(&p, m->parent);
+                    assert_true(m->hdr_off >= par->body_off);
+                    assert_true(m->body_off + m->body_size <= par->body_off + par->body_size);
+                }
+                if (m->kind == MIME_LEAF && i < 16) {
+                    assert_int_equal((int)col.body[i].len, (int)m->body_size);
+                    if (m->body_size > 0)
+                        assert_memory_equal(col.body[i].p, msg + m->body_off, (size_t)m->body_size);
+                }
+            }
+            if (way == 0) {
+                assert_int_equal(yb_buf_append_slice(&ref, yb_buf_slice(&bs)), 0);
+            } else if (!yb_slice_eq(yb_buf_slice(&ref), yb_buf_slice(&bs))) {
+                print_error("round %d way %d cut %u:\n%s\n%s\n", round, way, (unsigned)cut,
+                            yb_buf_cstr(&ref), yb_buf_cstr(&bs));
+                fail();
+            }
+            yb_buf_free(&bs);
+            for (int i = 0; i < 16; i++)
+                yb_buf_free(&col.body[i]);
+            mime_parser_free(&p);
+        }
+        yb_buf_free(&ref);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),          cmocka_unit_test(test_flags_and_find),
         cmocka_unit_test(test_limits),          cmocka_unit_test(test_nul_and_8bit),
-        cmocka_unit_test(test_cache_roundtrip),
+        cmocka_unit_test(test_cache_roundtrip), cmocka_unit_test(test_random_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
