@@ -480,6 +480,66 @@ static void test_sink_error(void **state)
     done(&h);
 }
 
+/* ---- memory ---- */
+
+static int count_sink(void *ctx, struct yb_slice chunk)
+{
+    *(uint64_t *)ctx += chunk.len;
+    return 0;
+}
+
+/*
+ * A 50 MiB APPEND streams through in flat memory, and an idle parser is
+ * small again after big commands (idle IMAP sessions must stay a few KiB).
+ */
+static void test_memory(void **state)
+{
+    static unsigned char chunk[64 * 1024];
+    struct imap_parser p;
+    uint64_t got = 0, total = UINT64_C(50) * 1024 * 1024;
+    struct imap_literal_sink sink = { count_sink, &got };
+    char line[64];
+    (void)state;
+
+    assert_true(sizeof(struct imap_parser) < 1024);
+    imap_parser_init(&p, NULL);
+    snprintf(line, sizeof(line), "a1 APPEND INBOX {%llu}", (unsigned long long)total);
+    assert_int_equal(imap_parser_line(&p, yb_slice_cstr(line)), IMAP_PARSE_LITERAL);
+    assert_int_equal(imap_parser_literal_begin(&p, &sink), 0);
+    memset(chunk, 'x', sizeof(chunk));
+    for (uint64_t sent = 0; sent < total; sent += sizeof(chunk)) {
+        size_t used;
+        int rc = imap_parser_literal_data(&p, chunk, sizeof(chunk), &used);
+        assert_int_equal((int)used, (int)sizeof(chunk));
+        assert_int_equal(rc,
+                         sent + sizeof(chunk) < total ? IMAP_PARSE_MORE : IMAP_PARSE_LITERAL_END);
+        assert_true(p.data.cap <= 4096); /* nothing of the literal is kept */
+    }
+    assert_true(got == total);
+    assert_int_equal(imap_parser_line(&p, YB_SLICE_LIT("")), IMAP_PARSE_COMMAND);
+    imap_parser_reset(&p);
+
+    /* A command with a 60 KiB line and a 64 KiB in-memory literal, then reset. */
+    {
+        static char big[60 * 1024];
+        memset(big, 'y', sizeof(big));
+        memcpy(big, "a2 X ", 5);
+        assert_int_equal(imap_parser_line(&p, yb_slice_make(big, sizeof(big))), IMAP_PARSE_COMMAND);
+        imap_parser_reset(&p);
+        assert_int_equal(imap_parser_line(&p, YB_SLICE_LIT("a3 X {65536}")), IMAP_PARSE_LITERAL);
+        assert_int_equal(imap_parser_literal_begin(&p, NULL), 0);
+        for (int i = 0; i < 2; i++) {
+            size_t used;
+            (void)imap_parser_literal_data(&p, chunk, 32 * 1024, &used);
+        }
+        assert_int_equal(imap_parser_line(&p, YB_SLICE_LIT("")), IMAP_PARSE_COMMAND);
+        assert_true(p.data.cap > 64 * 1024);
+        imap_parser_reset(&p);
+        assert_true(p.data.cap <= 4096 && p.line.cap <= 4096 && p.args_cap <= 64);
+    }
+    imap_parser_free(&p);
+}
+
 /* ---- random streams ---- */
 
 /* A small deterministic generator (xorshift), so a failure can be replayed. */
@@ -721,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_streamed_literal),
         cmocka_unit_test(test_literal_info),
         cmocka_unit_test(test_sink_error),
+        cmocka_unit_test(test_memory),
         cmocka_unit_test(test_random_streams),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_section_values),
