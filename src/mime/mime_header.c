@@ -103,13 +103,23 @@ struct eword {
     size_t text_off, text_len;
 };
 
-static bool read_eword(struct yb_slice v, size_t i, struct eword *w)
+/*
+ * A text scan that started at lo met whitespace or the end at hi without
+ * finding "?=": a later scan that starts inside [lo, hi] cannot find one
+ * either. Remembering it keeps a value full of "=?x?Q?" starts linear.
+ */
+struct scan_memo {
+    size_t lo, hi;
+    bool valid;
+};
+
+static bool read_eword(struct yb_slice v, size_t i, struct eword *w, struct scan_memo *memo)
 {
     size_t k = i + 2, cs = 0, j;
 
     if (i + 8 > v.len || v.p[i] != '=' || v.p[i + 1] != '?')
         return false;
-    while (k < v.len && v.p[k] != '?' && !is_wsp(v.p[k])) {
+    while (k < v.len && v.p[k] != '?' && !is_wsp(v.p[k]) && k - i < CHARSET_NAME_MAX + 2) {
         if (v.p[k] == '*')
             cs = cs ? cs : k - (i + 2); /* RFC 2231: "charset*lang" */
         k++;
@@ -128,9 +138,13 @@ static bool read_eword(struct yb_slice v, size_t i, struct eword *w)
     if (w->enc != 'B' && w->enc != 'Q')
         return false;
     w->text_off = k + 3;
+    if (memo->valid && w->text_off >= memo->lo && w->text_off <= memo->hi)
+        return false;
     for (j = w->text_off; j + 1 < v.len; j++) {
-        if (is_wsp(v.p[j]))
+        if (is_wsp(v.p[j])) {
+            *memo = (struct scan_memo){ w->text_off, j, true };
             return false;
+        }
         if (v.p[j] == '?' && v.p[j + 1] == '=') {
             w->text_len = j - w->text_off;
             w->start = i;
@@ -138,6 +152,7 @@ static bool read_eword(struct yb_slice v, size_t i, struct eword *w)
             return true;
         }
     }
+    *memo = (struct scan_memo){ w->text_off, v.len, true };
     return false;
 }
 
@@ -202,6 +217,7 @@ static int flush_run(struct yb_slice v, struct run *r, struct yb_buf *out)
 int mime_header_decode(struct yb_slice v, struct yb_buf *out)
 {
     struct run r;
+    struct scan_memo memo = { 0, 0, false };
     size_t i = 0, text_start = 0;
     int rc = 0;
 
@@ -211,7 +227,7 @@ int mime_header_decode(struct yb_slice v, struct yb_buf *out)
         struct eword w;
         bool found = false;
         for (; i < v.len; i++) {
-            if (v.p[i] == '=' && read_eword(v, i, &w)) {
+            if (v.p[i] == '=' && read_eword(v, i, &w, &memo)) {
                 found = true;
                 break;
             }

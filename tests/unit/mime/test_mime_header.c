@@ -101,6 +101,25 @@ static void test_decode_nul(void **state)
     yb_buf_free(&out);
 }
 
+/* A value full of encoded-word starts that never end decodes in linear time. */
+static void test_decode_no_quadratic(void **state)
+{
+    size_t n = 256 * 1024; /* the largest header block the parser keeps */
+    char *v = malloc(n);
+    struct yb_buf out;
+    uint64_t t0 = pal_time_mono_ms();
+    (void)state;
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = "=?a?Q?_"[i % 7];
+    yb_buf_init(&out, 4 * n);
+    assert_int_equal(mime_header_decode(yb_slice_make(v, n), &out), 0);
+    assert_int_equal((int)out.len, (int)n); /* nothing was a word: kept as written */
+    assert_true(pal_time_mono_ms() - t0 < 1000);
+    yb_buf_free(&out);
+    free(v);
+}
+
 static void test_unfold(void **state)
 {
     struct yb_buf out;
@@ -202,9 +221,10 @@ static void test_param_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_words),  cmocka_unit_test(test_decode_limit),
-        cmocka_unit_test(test_unfold), cmocka_unit_test(test_decode_nul),
-        cmocka_unit_test(test_ctype),  cmocka_unit_test(test_param_limit),
+        cmocka_unit_test(test_words),       cmocka_unit_test(test_decode_limit),
+        cmocka_unit_test(test_unfold),      cmocka_unit_test(test_decode_no_quadratic),
+        cmocka_unit_test(test_decode_nul),  cmocka_unit_test(test_ctype),
+        cmocka_unit_test(test_param_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
