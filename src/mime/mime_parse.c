@@ -427,6 +427,37 @@ static void header_byte(struct mime_parser *p, unsigned char c)
     }
 }
 
+/*
+ * The candidate line grew by c: drop the boundaries it no longer matches
+ * (one byte compared per open boundary, however long they are). Returns the
+ * stack index of the innermost boundary now matched whole, or -1; *partial
+ * says whether some boundary may still match.
+ */
+_Static_assert(YB_MIME_LIMIT_DEPTH + 2 <= 64, "cand_alive has one bit per stack slot");
+
+static int cand_step(struct mime_parser *p, unsigned char c, bool *partial)
+{
+    size_t k = p->nhold - p->eol; /* candidate length; c is at k - 1 */
+    int found = -1;
+
+    for (unsigned s = 0; s < p->sp; s++) {
+        const struct mime_part *m;
+        unsigned char want;
+        if (!(p->cand_alive & (UINT64_C(1) << s)))
+            continue;
+        m = &p->parts[p->stack[s]];
+        want = k <= 2 ? '-' : p->arena.p[m->bnd_off + k - 3];
+        if (c != want) {
+            p->cand_alive &= ~(UINT64_C(1) << s);
+            continue;
+        }
+        if (k == m->bnd_len + 2u)
+            found = (int)s; /* the innermost wins: s grows inward */
+    }
+    *partial = p->cand_alive != 0;
+    return found;
+}
+
 static void body_byte(struct mime_parser *p, unsigned char c)
 {
     if (p->tail) {
@@ -460,7 +491,7 @@ static void body_byte(struct mime_parser *p, unsigned char c)
             return;
         }
         p->hold[p->nhold++] = c;
-        s = match_boundary(p, p->hold + p->eol, p->nhold - p->eol, &partial);
+        s = cand_step(p, c, &partial);
         if (s >= 0) {
             p->tail = true;
             p->tail_node = p->stack[s];
@@ -480,12 +511,14 @@ static void body_byte(struct mime_parser *p, unsigned char c)
     }
     if (p->at_ls) {
         if (c == '-' && p->sp > 0) {
-            bool any = false;
-            for (unsigned s = 0; s < p->sp && !any; s++) {
+            uint64_t alive = 0;
+            for (unsigned s = 0; s < p->sp; s++) {
                 const struct mime_part *m = &p->parts[p->stack[s]];
-                any = m->kind == MIME_MULTIPART && !(m->flags & MIME_PF_CLOSED);
+                if (m->kind == MIME_MULTIPART && !(m->flags & MIME_PF_CLOSED))
+                    alive |= UINT64_C(1) << s;
             }
-            if (any) {
+            if (alive != 0) {
+                p->cand_alive = alive;
                 p->cand = true;
                 p->cand_pos = p->pos - 1;
                 p->cand_lfs = p->lfs;

@@ -139,6 +139,7 @@ struct mime_parser {
     unsigned char tail_b[2];
     uint64_t cand_pos, cand_lfs;
     bool cand_prev_nonempty;
+    uint64_t cand_alive; /* stack slots whose boundary the candidate still matches */
     /* counters */
     uint64_t pos, lfs, line_start_pos, line_start_lfs, cur_line_len;
     bool last_cr, prev_nonempty;
