@@ -451,8 +451,7 @@ static void test_boundary_cost(void **state)
     yb_buf_free(&m);
 }
 
-/* ---- random messages ---- */
-
+/* A small deterministic generator (xorshift), so a failure can be replayed. */
 static uint32_t rnd(uint32_t *st)
 {
     *st ^= *st << 13;
@@ -460,6 +459,119 @@ static uint32_t rnd(uint32_t *st)
     *st ^= *st << 5;
     return *st;
 }
+
+/* ---- IMAP syntax of what is written ---- */
+
+/*
+ * Reads one IMAP value at s[*i]: NIL, a number, a quoted string, a literal
+ * or a parenthesised list. Returns the number of list items (for lists), 0
+ * for others, -1 for bad syntax.
+ */
+static int sexp(const char *s, size_t len, size_t *i)
+{
+    if (*i >= len)
+        return -1;
+    if (s[*i] == '(') {
+        int n = 0;
+        (*i)++;
+        for (;;) {
+            if (*i < len && s[*i] == ')') {
+                (*i)++;
+                return n;
+            }
+            if (n > 0 && s[*i] == ' ')
+                (*i)++;
+            /* lists of lists are written without a space (body-type-mpart) */
+            if (sexp(s, len, i) < 0)
+                return -1;
+            n++;
+        }
+    }
+    if (s[*i] == '"') {
+        for ((*i)++; *i < len && s[*i] != '"'; (*i)++) {
+            if (s[*i] == '\\')
+                (*i)++;
+            else if ((unsigned char)s[*i] < 0x20 || (unsigned char)s[*i] >= 0x7f)
+                return -1;
+        }
+        if (*i >= len)
+            return -1;
+        (*i)++;
+        return 0;
+    }
+    if (s[*i] == '{') {
+        size_t n = 0;
+        for ((*i)++; *i < len && s[*i] >= '0' && s[*i] <= '9'; (*i)++)
+            n = n * 10 + (size_t)(s[*i] - '0');
+        if (*i + 3 > len || s[*i] != '}' || s[*i + 1] != '\r' || s[*i + 2] != '\n')
+            return -1;
+        *i += 3 + n;
+        return *i <= len ? 0 : -1;
+    }
+    if (len - *i >= 3 && memcmp(s + *i, "NIL", 3) == 0) {
+        *i += 3;
+        return 0;
+    }
+    if (s[*i] >= '0' && s[*i] <= '9') {
+        while (*i < len && s[*i] >= '0' && s[*i] <= '9')
+            (*i)++;
+        return 0;
+    }
+    return -1;
+}
+
+static void expect_sexp(struct yb_slice out, const char *what)
+{
+    size_t i = 0;
+    if (sexp((const char *)out.p, out.len, &i) < 0 || i != out.len) {
+        print_error("%s is not one IMAP value: %.*s\n", what, (int)out.len, (const char *)out.p);
+        fail();
+    }
+}
+
+/* Address headers glued from RFC 5322's pieces, good and bad: always an IMAP address list. */
+static void test_random_addresses(void **state)
+{
+    static const char *const pieces[] = {
+        "a@b",       "\"x, y\"", "\"q\\\"", "<",  ">",     ",",
+        ";",         ":",        "(c)",     "(",  ")",     "@",
+        "[1.2.3.4]", " ",        "Name",    "\\", "\xff",  "=?utf-8?q?x?=",
+        "group:",    "<>",       "@r,@s:",  ".",  "\r\n ",
+    };
+    uint32_t seed = 0xADD5u;
+    uint64_t t0 = pal_time_mono_ms();
+    (void)state;
+    for (int round = 0; round < 3000 && pal_time_mono_ms() - t0 < 20000; round++) {
+        char v[512];
+        size_t len = 0;
+        unsigned n = rnd(&seed) % 16;
+        struct yb_buf out;
+        for (unsigned k = 0; k < n; k++) {
+            const char *pc = pieces[rnd(&seed) % YB_ARRAY_LEN(pieces)];
+            memcpy(v + len, pc, strlen(pc));
+            len += strlen(pc);
+        }
+        yb_buf_init(&out, 1 << 20);
+        assert_int_equal(mime_imap_addresses(&out, yb_slice_make(v, len)), 0);
+        expect_sexp(yb_buf_slice(&out), "address list");
+        /* every address is four values */
+        if (out.len > 3) {
+            size_t i = 1;
+            while (i < out.len - 1) {
+                size_t before = i;
+                int items = sexp((const char *)out.p, out.len, &i);
+                if (items != 4) {
+                    print_error("address with %d items at %u: %s (input %.*s)\n", items,
+                                (unsigned)before, yb_buf_cstr(&out), (int)len, v);
+                    fail();
+                }
+            }
+        }
+        yb_buf_free(&out);
+    }
+}
+
+/* ---- random messages ---- */
 
 /*
  * Messages glued from MIME's pieces, well-formed or not. However they are
@@ -538,6 +650,14 @@ static void test_random_messages(void **state)
             assert_int_equal(mime_parser_finish(&p), 0);
             yb_buf_init(&bs, 1 << 20);
             assert_int_equal(mime_body_write(&p, 0, true, &bs), 0);
+            expect_sexp(yb_buf_slice(&bs), "BODYSTRUCTURE");
+            {
+                struct yb_buf env;
+                yb_buf_init(&env, 1 << 20);
+                assert_int_equal(mime_envelope_write(&p, 0, &env), 0);
+                expect_sexp(yb_buf_slice(&env), "ENVELOPE");
+                yb_buf_free(&env);
+            }
             for (uint32_t i = 0; i < p.nparts; i++) {
                 const struct mime_part *m = mime_part_at(&p, i);
                 assert_true(m->hdr_off + m->hdr_size == m->body_off);
@@ -575,7 +695,7 @@ int main(void)
         cmocka_unit_test(test_corpus),          cmocka_unit_test(test_flags_and_find),
         cmocka_unit_test(test_limits),          cmocka_unit_test(test_nul_and_8bit),
         cmocka_unit_test(test_cache_roundtrip), cmocka_unit_test(test_random_messages),
-        cmocka_unit_test(test_boundary_cost),
+        cmocka_unit_test(test_boundary_cost),   cmocka_unit_test(test_random_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
