@@ -105,42 +105,6 @@ static int string_arg(struct ctx *c, const struct imap_arg *a, uint32_t key, int
     return 0;
 }
 
-static const char *const months[12] = { "jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec" };
-
-int imap_date_parse(struct yb_slice t, struct imap_date *d)
-{
-    size_t i = 0;
-    unsigned day = 0, year = 0, m;
-    static const unsigned char mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-    while (i < t.len && i < 2 && t.p[i] >= '0' && t.p[i] <= '9')
-        day = day * 10 + (unsigned)(t.p[i++] - '0');
-    /* d-Mon-yyyy or dd-Mon-yyyy */
-    if (i == 0 || t.len != i + 9 || t.p[i] != '-' || t.p[i + 4] != '-')
-        return YB_EPARSE;
-    i++;
-    for (m = 0; m < 12; m++) {
-        if (yb_slice_eq_cstr_nocase(yb_slice_make(t.p + i, 3), months[m]))
-            break;
-    }
-    if (m == 12)
-        return YB_EPARSE;
-    i += 4;
-    for (size_t k = 0; k < 4; k++) {
-        if (t.p[i + k] < '0' || t.p[i + k] > '9')
-            return YB_EPARSE;
-        year = year * 10 + (unsigned)(t.p[i + k] - '0');
-    }
-    if (day < 1 || day > mdays[m] ||
-        (m == 1 && day == 29 && !((year % 4 == 0 && year % 100 != 0) || year % 400 == 0)))
-        return YB_EPARSE;
-    d->year = (uint16_t)year;
-    d->month = (uint8_t)(m + 1);
-    d->day = (uint8_t)day;
-    return 0;
-}
-
 static int number_arg(struct ctx *c, const struct imap_arg *a, bool nz, uint64_t *v_r)
 {
     struct yb_slice v;

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "imap_date.h"
 #include "imap_parse.h"
 #include "imap_seqset.h"
 #include "yb_buf.h"
@@ -69,11 +70,6 @@ enum imap_skey {
     IMAP_SK_MODSEQ   /* num; s1/s2: the optional entry name and type */
 };
 
-struct imap_date {
-    uint16_t year;
-    uint8_t month, day; /* 1-based */
-};
-
 struct imap_search_key {
     uint8_t type;         /* enum imap_skey */
     uint32_t child, next; /* indexes; 0 = none (key 0 is the root AND) */
@@ -115,8 +111,5 @@ struct imap_search {
 int imap_search_parse(const struct imap_parser *p, const struct imap_arg *args,
                       struct imap_search *s);
 void imap_search_free(struct imap_search *s);
-
-/* Parses "1-Feb-1994" (RFC 3501 date-text). YB_EPARSE when it is not a real date. */
-int imap_date_parse(struct yb_slice text, struct imap_date *d);
 
 #endif
