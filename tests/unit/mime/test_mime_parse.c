@@ -417,40 +417,6 @@ static void test_cache_roundtrip(void **state)
     }
 }
 
-/*
- * Boundary matching costs the same per byte however deep and long the
- * boundaries: 30 nested multiparts whose 200-byte boundaries share 190 bytes,
- * then 2 MiB of lines that match every one of them up to the last bytes.
- */
-static void test_boundary_cost(void **state)
-{
-    struct yb_buf m;
-    struct mime_parser p;
-    char common[191], line[256];
-    uint64_t t0;
-    (void)state;
-
-    memset(common, 'x', 190);
-    common[190] = '\0';
-    yb_buf_init(&m, 4u << 20);
-    for (int d = 0; d < 30; d++)
-        yb_buf_printf(&m,
-                      "Content-Type: multipart/mixed; boundary=\"%s%010d\"\r\n\r\n--%s%010d\r\n",
-                      common, d, common, d);
-    yb_buf_append_cstr(&m, "\r\n"); /* the innermost part's empty header */
-    snprintf(line, sizeof(line), "--%sxxxxx\r\n", common);
-    while (m.len + strlen(line) < (2u << 20))
-        yb_buf_append_cstr(&m, line);
-    t0 = pal_time_mono_ms();
-    mime_parser_init(&p, NULL, NULL);
-    assert_int_equal(mime_parser_feed(&p, m.p, m.len), 0);
-    assert_int_equal(mime_parser_finish(&p), 0);
-    assert_int_equal((int)p.nparts, 31);
-    assert_true(pal_time_mono_ms() - t0 < 3000);
-    mime_parser_free(&p);
-    yb_buf_free(&m);
-}
-
 /* A small deterministic generator (xorshift), so a failure can be replayed. */
 static uint32_t rnd(uint32_t *st)
 {
@@ -692,10 +658,10 @@ static void test_random_messages(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_corpus),          cmocka_unit_test(test_flags_and_find),
-        cmocka_unit_test(test_limits),          cmocka_unit_test(test_nul_and_8bit),
-        cmocka_unit_test(test_cache_roundtrip), cmocka_unit_test(test_random_messages),
-        cmocka_unit_test(test_boundary_cost),   cmocka_unit_test(test_random_addresses),
+        cmocka_unit_test(test_corpus),           cmocka_unit_test(test_flags_and_find),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_nul_and_8bit),
+        cmocka_unit_test(test_cache_roundtrip),  cmocka_unit_test(test_random_messages),
+        cmocka_unit_test(test_random_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
