@@ -218,13 +218,55 @@ static void test_param_limit(void **state)
     mime_ctype_free(&ct);
 }
 
+/* A decoded parameter value keeps YB_MIME_LIMIT_PARAM_VALUE bytes; more is cut there. */
+static void test_param_value_limit(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        struct yb_buf v;
+        struct mime_ctype ct;
+        size_t n = YB_MIME_LIMIT_PARAM_VALUE + (size_t)extra;
+        yb_buf_init(&v, 1 << 20);
+        yb_buf_append_cstr(&v, "text/plain; name*0*=us-ascii''");
+        for (size_t i = 0; i < n; i++)
+            yb_buf_append_byte(&v, 'v');
+        assert_int_equal(mime_ctype_parse(yb_buf_slice(&v), true, &ct), 0);
+        assert_int_equal((int)mime_ctype_param(&ct, "name").len, YB_MIME_LIMIT_PARAM_VALUE);
+        mime_ctype_free(&ct);
+        yb_buf_free(&v);
+    }
+}
+
+/* YB_MIME_LIMIT_PARAM_SECTIONS sections are joined; a section past them is not. */
+static void test_param_sections_limit(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        struct yb_buf v;
+        struct mime_ctype ct;
+        yb_buf_init(&v, 1 << 20);
+        yb_buf_append_cstr(&v, "text/plain");
+        for (int i = 0; i < YB_MIME_LIMIT_PARAM_SECTIONS + extra; i++)
+            yb_buf_printf(&v, "; n*%d=x", i);
+        assert_int_equal(mime_ctype_parse(yb_buf_slice(&v), true, &ct), 0);
+        assert_int_equal((int)mime_ctype_param(&ct, "n").len, YB_MIME_LIMIT_PARAM_SECTIONS);
+        mime_ctype_free(&ct);
+        yb_buf_free(&v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_words),       cmocka_unit_test(test_decode_limit),
-        cmocka_unit_test(test_unfold),      cmocka_unit_test(test_decode_no_quadratic),
-        cmocka_unit_test(test_decode_nul),  cmocka_unit_test(test_ctype),
+        cmocka_unit_test(test_words),
+        cmocka_unit_test(test_decode_limit),
+        cmocka_unit_test(test_unfold),
+        cmocka_unit_test(test_decode_no_quadratic),
+        cmocka_unit_test(test_decode_nul),
+        cmocka_unit_test(test_ctype),
         cmocka_unit_test(test_param_limit),
+        cmocka_unit_test(test_param_value_limit),
+        cmocka_unit_test(test_param_sections_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -354,6 +354,141 @@ static void test_limits(void **state)
     yb_buf_free(&m);
 }
 
+/* ---- IMAP syntax of what is written ---- */
+
+/*
+ * Reads one IMAP value at s[*i]: NIL, a number, a quoted string, a literal
+ * or a parenthesised list. Returns the number of list items (for lists), 0
+ * for others, -1 for bad syntax.
+ */
+static int sexp(const char *s, size_t len, size_t *i)
+{
+    if (*i >= len)
+        return -1;
+    if (s[*i] == '(') {
+        int n = 0;
+        (*i)++;
+        for (;;) {
+            if (*i < len && s[*i] == ')') {
+                (*i)++;
+                return n;
+            }
+            if (n > 0 && s[*i] == ' ')
+                (*i)++;
+            /* lists of lists are written without a space (body-type-mpart) */
+            if (sexp(s, len, i) < 0)
+                return -1;
+            n++;
+        }
+    }
+    if (s[*i] == '"') {
+        for ((*i)++; *i < len && s[*i] != '"'; (*i)++) {
+            if (s[*i] == '\\')
+                (*i)++;
+            else if ((unsigned char)s[*i] < 0x20 || (unsigned char)s[*i] >= 0x7f)
+                return -1;
+        }
+        if (*i >= len)
+            return -1;
+        (*i)++;
+        return 0;
+    }
+    if (s[*i] == '{') {
+        size_t n = 0;
+        for ((*i)++; *i < len && s[*i] >= '0' && s[*i] <= '9'; (*i)++)
+            n = n * 10 + (size_t)(s[*i] - '0');
+        if (*i + 3 > len || s[*i] != '}' || s[*i + 1] != '\r' || s[*i + 2] != '\n')
+            return -1;
+        *i += 3 + n;
+        return *i <= len ? 0 : -1;
+    }
+    if (len - *i >= 3 && memcmp(s + *i, "NIL", 3) == 0) {
+        *i += 3;
+        return 0;
+    }
+    if (s[*i] >= '0' && s[*i] <= '9') {
+        while (*i < len && s[*i] >= '0' && s[*i] <= '9')
+            (*i)++;
+        return 0;
+    }
+    return -1;
+}
+
+static void expect_sexp(struct yb_slice out, const char *what)
+{
+    size_t i = 0;
+    if (sexp((const char *)out.p, out.len, &i) < 0 || i != out.len) {
+        print_error("%s is not one IMAP value: %.*s\n", what, (int)out.len, (const char *)out.p);
+        fail();
+    }
+}
+
+/* A boundary of YB_MIME_LIMIT_BOUNDARY bytes works; one byte more is not a multipart. */
+static void test_boundary_limit(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        char b[YB_MIME_LIMIT_BOUNDARY + 2];
+        struct yb_buf m;
+        struct mime_parser p;
+        size_t bl = YB_MIME_LIMIT_BOUNDARY + (size_t)extra;
+        memset(b, 'q', bl);
+        b[bl] = '\0';
+        yb_buf_init(&m, 1 << 16);
+        yb_buf_printf(
+            &m, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n\r\nx\r\n--%s--\r\n",
+            b, b, b);
+        mime_parser_init(&p, NULL, NULL);
+        assert_int_equal(mime_parser_feed(&p, m.p, m.len), 0);
+        assert_int_equal(mime_parser_finish(&p), 0);
+        assert_int_equal(mime_part_at(&p, 0)->kind, extra ? MIME_LEAF : MIME_MULTIPART);
+        assert_int_equal((int)p.nparts, extra ? 1 : 2);
+        mime_parser_free(&p);
+        yb_buf_free(&m);
+    }
+}
+
+/* Stored field values: past the total, fields are dropped and the message says so. */
+static void test_fields_limit(void **state)
+{
+    static const char msg[] = "Subject: 0123456789\r\nFrom: a@b\r\n\r\nbody";
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        struct mime_limits lim;
+        struct mime_parser p;
+        mime_limits_default(&lim);
+        lim.fields = 13 - (size_t)extra; /* "0123456789" + "a@b" */
+        mime_parser_init(&p, &lim, NULL);
+        assert_int_equal(mime_parser_feed(&p, msg, sizeof(msg) - 1), 0);
+        assert_int_equal(mime_parser_finish(&p), 0);
+        assert_int_equal((p.flags & MIME_MF_LIMITED) != 0, extra);
+        assert_non_null(mime_part_field(&p, mime_part_at(&p, 0), MIME_F_SUBJECT).p);
+        assert_int_equal(mime_part_field(&p, mime_part_at(&p, 0), MIME_F_FROM).p == NULL, extra);
+        mime_parser_free(&p);
+    }
+}
+
+/* YB_MIME_LIMIT_ADDRESSES addresses are listed; the next one is dropped. */
+static void test_address_limit(void **state)
+{
+    (void)state;
+    for (int extra = 0; extra <= 1; extra++) {
+        struct yb_buf v, out;
+        size_t count = 0;
+        yb_buf_init(&v, 1 << 20);
+        yb_buf_init(&out, 1 << 20);
+        for (int i = 0; i < YB_MIME_LIMIT_ADDRESSES + extra; i++)
+            yb_buf_printf(&v, "%su%d@h", i ? ", " : "", i);
+        assert_int_equal(mime_imap_addresses(&out, yb_buf_slice(&v)), 0);
+        for (size_t i = 0; i + 4 <= out.len; i++)
+            count += memcmp(out.p + i, "(NIL", 4) == 0;
+        assert_int_equal((int)count, YB_MIME_LIMIT_ADDRESSES);
+        expect_sexp(yb_buf_slice(&out), "address list");
+        yb_buf_free(&v);
+        yb_buf_free(&out);
+    }
+}
+
 /* NUL and invalid UTF-8 anywhere: still one well-formed BODYSTRUCTURE. */
 static void test_nul_and_8bit(void **state)
 {
@@ -424,75 +559,6 @@ static uint32_t rnd(uint32_t *st)
     *st ^= *st >> 17;
     *st ^= *st << 5;
     return *st;
-}
-
-/* ---- IMAP syntax of what is written ---- */
-
-/*
- * Reads one IMAP value at s[*i]: NIL, a number, a quoted string, a literal
- * or a parenthesised list. Returns the number of list items (for lists), 0
- * for others, -1 for bad syntax.
- */
-static int sexp(const char *s, size_t len, size_t *i)
-{
-    if (*i >= len)
-        return -1;
-    if (s[*i] == '(') {
-        int n = 0;
-        (*i)++;
-        for (;;) {
-            if (*i < len && s[*i] == ')') {
-                (*i)++;
-                return n;
-            }
-            if (n > 0 && s[*i] == ' ')
-                (*i)++;
-            /* lists of lists are written without a space (body-type-mpart) */
-            if (sexp(s, len, i) < 0)
-                return -1;
-            n++;
-        }
-    }
-    if (s[*i] == '"') {
-        for ((*i)++; *i < len && s[*i] != '"'; (*i)++) {
-            if (s[*i] == '\\')
-                (*i)++;
-            else if ((unsigned char)s[*i] < 0x20 || (unsigned char)s[*i] >= 0x7f)
-                return -1;
-        }
-        if (*i >= len)
-            return -1;
-        (*i)++;
-        return 0;
-    }
-    if (s[*i] == '{') {
-        size_t n = 0;
-        for ((*i)++; *i < len && s[*i] >= '0' && s[*i] <= '9'; (*i)++)
-            n = n * 10 + (size_t)(s[*i] - '0');
-        if (*i + 3 > len || s[*i] != '}' || s[*i + 1] != '\r' || s[*i + 2] != '\n')
-            return -1;
-        *i += 3 + n;
-        return *i <= len ? 0 : -1;
-    }
-    if (len - *i >= 3 && memcmp(s + *i, "NIL", 3) == 0) {
-        *i += 3;
-        return 0;
-    }
-    if (s[*i] >= '0' && s[*i] <= '9') {
-        while (*i < len && s[*i] >= '0' && s[*i] <= '9')
-            (*i)++;
-        return 0;
-    }
-    return -1;
-}
-
-static void expect_sexp(struct yb_slice out, const char *what)
-{
-    size_t i = 0;
-    if (sexp((const char *)out.p, out.len, &i) < 0 || i != out.len) {
-        print_error("%s is not one IMAP value: %.*s\n", what, (int)out.len, (const char *)out.p);
-        fail();
-    }
 }
 
 /* Address headers glued from RFC 5322's pieces, good and bad: always an IMAP address list. */
@@ -661,7 +727,8 @@ int main(void)
         cmocka_unit_test(test_corpus),           cmocka_unit_test(test_flags_and_find),
         cmocka_unit_test(test_limits),           cmocka_unit_test(test_nul_and_8bit),
         cmocka_unit_test(test_cache_roundtrip),  cmocka_unit_test(test_random_messages),
-        cmocka_unit_test(test_random_addresses),
+        cmocka_unit_test(test_random_addresses), cmocka_unit_test(test_boundary_limit),
+        cmocka_unit_test(test_fields_limit),     cmocka_unit_test(test_address_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
