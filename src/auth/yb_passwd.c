@@ -5,6 +5,7 @@
 #include "yb_passwd.h"
 #include "pal.h"
 #include "yb_base64.h"
+#include "yb_hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -175,24 +176,13 @@ int yb_scram_server_signature(const struct yb_scram_keys *keys, const void *auth
     return hmac_sha256(keys->server_key, 32, auth_message, auth_len, sig_r);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool yb_passwd_is_xmail(const char *stored)
 {
     size_t n = strlen(stored);
     if (n == 0 || n % 2 != 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (hexval(stored[i]) < 0)
+        if (yb_hex_value((unsigned char)stored[i]) < 0)
             return false;
     }
     return true;
@@ -206,7 +196,8 @@ int yb_passwd_xmail_decode(const char *hex, char *out, size_t outsize, size_t *l
     if (n + 1 > outsize)
         return YB_ERANGE;
     for (size_t i = 0; i < n; i++) {
-        int b = hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]);
+        int b = yb_hex_value((unsigned char)hex[2 * i]) << 4 |
+                yb_hex_value((unsigned char)hex[2 * i + 1]);
         out[i] = (char)(b ^ 101); /* XMail's XMCrypt: each byte XOR 101 */
     }
     out[n] = '\0';

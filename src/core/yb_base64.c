@@ -32,7 +32,7 @@ int yb_base64_encode(const void *in, size_t len, char *out, size_t outcap, size_
     return 0;
 }
 
-static int value_of(unsigned char c)
+int yb_base64_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -66,7 +66,7 @@ int yb_base64_decode(const char *text, size_t len, unsigned flags, void *out, si
             acc <<= 6;
             quad++;
         } else {
-            int v = value_of(c);
+            int v = yb_base64_value(c);
             if (v < 0 || pad > 0)
                 return YB_EPARSE;
             acc = (acc << 6) | (uint32_t)v;

@@ -15,6 +15,9 @@ enum {
     YB_B64_SKIP_SPACE = 1u << 0 /* ignore CR, LF, SP and TAB between characters (MIME) */
 };
 
+/* The value (0..63) of a character of the standard alphabet, or -1. */
+int yb_base64_value(unsigned char c);
+
 /*
  * Encodes in[0..len) into out (outcap bytes; a NUL is added if there is
  * room). *outlen_r gets the encoded length. YB_ERANGE if out is too small.
