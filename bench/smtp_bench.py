@@ -227,6 +227,10 @@ def main():
                     help="smtp-source -d: many messages per connection (default: one each)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per run")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (debugging)")
+    ap.add_argument("--settle", type=float, default=6.0,
+                    help="seconds to wait before each run: ext4 without a journal makes new "
+                         "files pay for inodes freed in the last 5 s (recently_deleted), so "
+                         "without a pause a server pays for the deletions of the one before it")
     ap.add_argument("--yubind-var", action="append", default=[], metavar="NAME=VALUE",
                     help="an extra server.tab variable for yubind (repeatable)")
     args = ap.parse_args()
@@ -250,6 +254,7 @@ def main():
         for r, user in enumerate(users):
             order = servers if r % 2 == 0 else servers[::-1]
             for s in order:
+                time.sleep(args.settle)
                 t, accept, busy = run_load(s, user, args)
                 results[s.name].append(args.messages / t)
                 print("round %d  %-7s  %7.0f msg/s end to end  (%.2f s; smtp-source done "

@@ -488,6 +488,21 @@ static int build_snapshot(struct yb_confstore *s, const struct yb_config *old, b
             }
             known_broken = s->has_failed[i] && sig_eq(&now, &s->failed[i]);
         }
+        if (old != NULL && i == YB_CF_SERVER && old->part[i]->sig.exists &&
+            file_path(s, YB_CF_SERVER, path, sizeof(path)) == 0 && read_sig(path, &now) == 0) {
+            if (!now.exists) {
+                /* A vanished server.tab (a deleted or unmounted root) must not turn a
+                 * running server into one with the defaults on public ports. */
+                snprintf(first_rc == 0 ? errbuf : tmp_err, first_rc == 0 ? errsize : sizeof(tmp_err),
+                         "%s: gone; keeping the running configuration", path);
+                s->failed[i] = now;
+                s->has_failed[i] = true;
+                if (first_rc == 0)
+                    first_rc = YB_ENOENT;
+                all_known = all_known && known_broken;
+                continue;
+            }
+        }
         rc = load_part(s, (enum yb_conf_file_id)i, &cfg->part[i], &read_state,
                        first_rc == 0 ? errbuf : tmp_err, first_rc == 0 ? errsize : sizeof(tmp_err));
         if (rc != 0) {

@@ -47,7 +47,10 @@ printf '"admin"\t"%s"\t"admin"\n' "$hash" >"$root/ctrlaccounts.tab"
 
 wroot=$(wpath "$root")
 [ -n "$wroot" ] || { echo "no path for $root" >&2; exit 2; }
-run "$yubind" -r "$wroot" >"$root/yubind.out" 2>&1 &
+# exec, so $! is the server itself (or its launcher) and cleanup stops it,
+# not a subshell that would leave it running after its root is removed.
+{ if [ -n "$launch" ]; then exec "$launch" "$yubind" -r "$wroot"; else exec "$yubind" -r "$wroot"; fi; } \
+    >"$root/yubind.out" 2>&1 &
 pid=$!
 for ((i = 0; i < 300; i++)); do
     grep -q '"CtrlsListen"' "$root/run/ports.tab" 2>/dev/null && break

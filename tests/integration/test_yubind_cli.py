@@ -115,6 +115,26 @@ class LifeCycle(unittest.TestCase):
         self.assertNotIn("generation 3", srv.log("config"))
         self.assertNotIn("shutting down", srv.log("yubind"))
 
+    def test_vanished_server_tab_keeps_the_running_configuration(self):
+        """A deleted root (or server.tab) must not make a running server fall
+        back to the defaults and bind the public ports 25, 587, 110 ..."""
+        srv = self.srv
+        with open(os.path.join(self.root, "run", "ports.tab")) as f:
+            ports_before = f.read()
+        os.unlink(os.path.join(self.root, "server.tab"))
+        srv.wait_for(lambda: "gone; keeping the running configuration" in srv.log("config"),
+                     what="the vanished server.tab noticed")
+        srv.signal(signal.SIGHUP)  # a forced reload keeps it too
+        srv.wait_for(lambda: srv.count_in_log("config", "gone; keeping") >= 2, what="SIGHUP")
+        time.sleep(1.5)
+        with open(os.path.join(self.root, "run", "ports.tab")) as f:
+            self.assertEqual(f.read(), ports_before)
+        self.assertNotIn("0.0.0.0", srv.log("yubind") + srv.log("net"))
+        h.write_atomic(self.root, "server.tab", '"ConfigCheckInterval"\t"1s"\n"LogLevel"\t"info"\n'
+                       + "".join('"%s"\t""\n' % v for v in h.LISTENERS))
+        srv.wait_for(lambda: "configuration reloaded" in srv.log("config"), what="restored")
+
+
 class DaemonAndTls(unittest.TestCase):
     def setUp(self):
         self.root = h.make_root({"server.tab": '"ConfigCheckInterval"\t"1s"\n'
