@@ -257,6 +257,15 @@ void yb_spool_set_hook(const struct yb_spool_hook *hook)
     atomic_store(&commit_hook, hook);
 }
 
+int yb_spool_request_flush(const char *domain)
+{
+    const struct yb_spool_hook *h = atomic_load(&commit_hook);
+    if (h == NULL || h->flush == NULL)
+        return YB_ENOTSUP;
+    h->flush(h->arg, domain);
+    return 0;
+}
+
 int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env)
 {
     char tmp_env[PAL_PATH_MAX], msg_path[PAL_PATH_MAX], msg_dir[PAL_PATH_MAX];

@@ -105,9 +105,13 @@ int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env);
  */
 struct yb_spool_hook {
     void (*committed)(void *arg, const char *id);
+    void (*flush)(void *arg, const char *domain); /* ETRN: deliver what waits for domain */
     void *arg;
 };
 void yb_spool_set_hook(const struct yb_spool_hook *hook);
+
+/* Passes an ETRN to the hook; YB_ENOTSUP when no queue runs in this process. */
+int yb_spool_request_flush(const char *domain);
 
 /* Frees; an uncommitted message leaves nothing behind. */
 void yb_spool_free(struct yb_spool_msg **m);

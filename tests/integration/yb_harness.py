@@ -17,7 +17,8 @@ LISTENERS = ("SmtpListen", "SubmissionListen", "SmtpsListen", "Pop3Listen", "Pop
 def make_root(files=None):
     """A fresh data root under $YB_TEST_TMP with the given {name: text} files.
     Every listener server.tab does not set is put on 127.0.0.1 with an
-    OS-chosen port, so tests never bind the standard ports or collide."""
+    OS-chosen port, so tests never bind the standard ports or collide; the
+    outbound queue is held (QueueWorkers 0) unless server.tab sets it."""
     base = os.environ.get("YB_TEST_TMP") or None
     if base:
         os.makedirs(base, exist_ok=True)
@@ -27,6 +28,11 @@ def make_root(files=None):
     for var in LISTENERS:
         if '"%s"' % var not in server:
             server += '"%s"\t"127.0.0.1:0"\n' % var
+    # The queue is held unless a test runs it (with its own DNS and receivers
+    # on 127.0.0.1): tests never send mail to the outside world.
+    if '"QueueWorkers"' not in server:
+        server += '"QueueWorkers"\t"0"\n'
+
     files["server.tab"] = server
     for name, text in files.items():
         write_atomic(root, name, text)
