@@ -59,9 +59,9 @@ def run(args, timeout=30):
 class Server:
     """A running yubind; stderr is collected to a file for wait_log()."""
 
-    def __init__(self, root, extra_args=()):
+    def __init__(self, root, extra_args=(), errname="stderr.txt"):
         self.root = root
-        self.errpath = os.path.join(root, "stderr.txt")
+        self.errpath = os.path.join(root, errname)
         self.errfile = open(self.errpath, "w")
         self.proc = subprocess.Popen([YUBIND, "-r", root, *extra_args],
                                      stdout=subprocess.DEVNULL, stderr=self.errfile)

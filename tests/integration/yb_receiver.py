@@ -4,6 +4,7 @@ transactions it accepted; a `rcpt_reply` callback can refuse or defer
 recipients, and `data_reply` the message, to play a remote that says 4xx
 or 5xx. STARTTLS is offered when a certificate is given."""
 
+import asyncio
 import socket
 import sys
 import threading
@@ -31,6 +32,8 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.owner.delay:
+            await asyncio.sleep(self.owner.delay)
         reply = self.owner.data_reply(envelope) if self.owner.data_reply else None
         if reply:
             return reply
@@ -69,6 +72,7 @@ class Receiver:
         self.connections = 0
         self.rcpt_reply = None
         self.data_reply = None
+        self.delay = 0.0  # seconds before answering the data
         handler = Handler(self)
         owner = self
 
