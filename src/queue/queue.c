@@ -90,28 +90,51 @@ int queue_path(const struct yb_queue *q, char *buf, const char *dir, const char 
     return queue_path_root(q->root, buf, dir, id);
 }
 
-void queue_note(const char *root, const char *id, enum yb_log_level level, const char *fmt, ...)
+/* Appends data to spool/log/<id>. */
+static void log_append(const char *root, const char *id, const void *data, size_t len)
 {
-    char line[1200], ts[64], path[PAL_PATH_MAX];
-    va_list ap;
-    va_start(ap, fmt);
+    char path[PAL_PATH_MAX];
+    struct pal_file *f = NULL;
+    if (len == 0 || queue_path_root(root, path, "log", id) != 0 ||
+        pal_fs_open(path, PAL_O_WRONLY | PAL_O_CREAT | PAL_O_APPEND, 0600, &f) != 0)
+        return;
+    (void)pal_file_write_all(f, data, len);
+    pal_fs_close(&f);
+}
+
+void queue_notev(const char *root, const char *id, struct yb_buf *pending,
+                 enum yb_log_level level, const char *fmt, va_list ap)
+{
+    char line[1200], ts[64], rec[1300];
     int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return;
     yb_log(level, "queue", "%s: %s", id, line);
-    int64_t now = pal_time_now();
-    if (pal_time_rfc5322(now, 0, ts, sizeof ts) != 0)
+    if (pal_time_rfc5322(pal_time_now(), 0, ts, sizeof ts) != 0)
         ts[0] = '\0';
-    struct pal_file *f = NULL;
-    if (queue_path_root(root, path, "log", id) != 0 ||
-        pal_fs_open(path, PAL_O_WRONLY | PAL_O_CREAT | PAL_O_APPEND, 0600, &f) != 0)
-        return;
-    char rec[1300];
     int m = snprintf(rec, sizeof rec, "%s\t%s\n", ts, line);
-    if (m > 0)
-        (void)pal_file_write_all(f, rec, (size_t)m < sizeof rec ? (size_t)m : sizeof rec - 1);
-    pal_fs_close(&f);
+    if (m <= 0)
+        return;
+    size_t len = (size_t)m < sizeof rec ? (size_t)m : sizeof rec - 1;
+    if (pending != NULL) {
+        (void)yb_buf_append(pending, rec, len); /* beyond the buffer's limit: log only */
+        return;
+    }
+    log_append(root, id, rec, len);
+}
+
+void queue_note(const char *root, const char *id, enum yb_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    queue_notev(root, id, NULL, level, fmt, ap);
+    va_end(ap);
+}
+
+void queue_note_flush(const char *root, const char *id, struct yb_buf *pending)
+{
+    log_append(root, id, pending->p, pending->len);
+    yb_buf_reset(pending);
 }
 
 void queue_count(struct yb_queue *q, uint64_t *counter, uint64_t n)
@@ -616,6 +639,12 @@ void yb_queue_stop(struct yb_queue *q)
             pal_thread_join(&q->workers[i]);
     pool_expire(q, 0);
     q->started = false;
+    yb_log_info("queue",
+                "stopped: %llu connections opened, %llu transactions on reused connections, "
+                "%llu recipients delivered, %llu deferred, %llu failed, %llu messages done",
+                (unsigned long long)q->stats.connections, (unsigned long long)q->stats.reused,
+                (unsigned long long)q->stats.delivered, (unsigned long long)q->stats.deferred,
+                (unsigned long long)q->stats.failed, (unsigned long long)q->stats.messages_done);
 }
 
 void yb_queue_destroy(struct yb_queue **qp)

@@ -9,6 +9,7 @@
 #include "queue_route.h"
 #include "yb_vars.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,21 @@ struct attempt {
     bool *failed_now;   /* per recipient: failed in this attempt */
     bool *relayed;      /* per recipient: NOTIFY=SUCCESS to a server without DSN */
     char (*remote)[PAL_DNS_NAME_MAX]; /* per recipient: the server that answered last */
+    struct yb_buf notes;                /* log lines waiting for the message's log file */
 };
+
+/* Most bytes of log lines one attempt keeps for the message's log file. */
+#define YB_LIMIT_ATTEMPT_NOTES (256u * 1024)
+
+static void note(struct attempt *a, enum yb_log_level level, const char *fmt, ...) YB_PRINTF(3, 4);
+
+static void note(struct attempt *a, enum yb_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    queue_notev(a->q->root, a->id, &a->notes, level, fmt, ap);
+    va_end(ap);
+}
 
 static bool is_waiting(const struct yb_env_rcpt *r)
 {
@@ -88,19 +103,30 @@ static int save(struct attempt *a)
         rc = pal_file_replace(a->active, text, len);
     free(text);
     if (rc != 0)
-        queue_note(a->q->root, a->id, YB_LOG_ERROR, "cannot save the delivery state: %s",
+        note(a, YB_LOG_ERROR, "cannot save the delivery state: %s",
                    yb_strerror(rc));
     return rc;
 }
 
-static void freeze(struct yb_queue *q, const char *id, const char *from_path, const char *why)
+static void freeze(struct yb_queue *q, const char *id, const char *from_path, const char *why,
+                   struct yb_buf *notes)
 {
+    if (notes != NULL)
+        queue_note_flush(q->root, id, notes);
     char to[PAL_PATH_MAX];
     if (queue_path(q, to, "frozen", id) == 0 && pal_fs_rename(from_path, to) == 0)
         queue_note(q->root, id, YB_LOG_ERROR, "frozen (an administrator must act): %s", why);
     else
         queue_note(q->root, id, YB_LOG_ERROR, "cannot freeze: %s", why);
 }
+
+/* A domain's route, looked up only when a new connection is needed. */
+struct lazy_route {
+    bool done;
+    enum yb_route_status st;
+    struct yb_route r;
+    struct queue_relay relay;
+};
 
 /* Opens a connection to the first target that takes one. */
 static struct smtpc_conn *connect_any(struct attempt *a, const char *domain,
@@ -134,7 +160,7 @@ static struct smtpc_conn *connect_any(struct attempt *a, const char *domain,
         }
         smtpc_close(&c, rc != YB_ECLOSED);
         queue_slot_release(a->q, domain, ip);
-        queue_note(a->q->root, a->id, YB_LOG_INFO, "%s [%s]: %s", route->t[t].host, ip,
+        note(a, YB_LOG_INFO, "%s [%s]: %s", route->t[t].host, ip,
                    st->text);
     }
     if (!any_tried) {
@@ -163,8 +189,8 @@ static const char *refusal(struct attempt *a, const struct smtpc_conn *c)
 }
 
 /* Delivers one batch (<= SMTPC_MAX_RCPTS) of one domain's recipients. */
-static void deliver_batch(struct attempt *a, const char *domain, const struct yb_route *route,
-                          const struct queue_relay *relay, const size_t *idx, size_t n)
+static void deliver_batch(struct attempt *a, const char *domain, struct lazy_route *lr,
+                          const size_t *idx, size_t n)
 {
     struct smtpc_rcpt rc_in[SMTPC_MAX_RCPTS];
     struct smtpc_status st;
@@ -178,7 +204,20 @@ static void deliver_batch(struct attempt *a, const char *domain, const struct yb
         struct smtpc_conn *c = queue_pool_take(a->q, domain, ip);
         if (c == NULL) {
             reused = false;
-            c = connect_any(a, domain, route, relay, ip, &st);
+            if (!lr->done) {
+                lr->st = queue_route(a->q->root, a->v, domain, &lr->r, &lr->relay);
+                lr->done = true;
+            }
+            if (lr->st != YB_ROUTE_OK) {
+                enum yb_rcpt_state s = lr->st == YB_ROUTE_PERM ? YB_RCPT_FAILED : YB_RCPT_DEFERRED;
+                for (size_t k = 0; k < n; k++)
+                    set_result(a, idx[k], s, lr->r.why, true);
+                note(a, YB_LOG_INFO, "domain %s: %s (%u recipient(s) %s)",
+                           domain, lr->r.why, (unsigned)n,
+                           s == YB_RCPT_FAILED ? "failed" : "deferred");
+                return;
+            }
+            c = connect_any(a, domain, &lr->r, &lr->relay, ip, &st);
         }
         if (c == NULL) {
             for (size_t k = 0; k < n; k++)
@@ -206,7 +245,7 @@ static void deliver_batch(struct attempt *a, const char *domain, const struct yb
         bool accepted = false;
         int rc = smtpc_send(c, &m, rc_in, n, &accepted);
         if (accepted)
-            queue_note(a->q->root, a->id, YB_LOG_INFO,
+            note(a, YB_LOG_INFO,
                        "accepted by %s [%s] for %u recipient(s) at %s; saving state",
                        smtpc_host(c), ip, (unsigned)n, domain);
         if (rc != 0 && reused && !accepted && tries == 0) {
@@ -226,7 +265,7 @@ static void deliver_batch(struct attempt *a, const char *domain, const struct yb
             set_result(a, i, s, res->text, true);
             if (s == YB_RCPT_SENT && !dsn && notify_has(a->env.rcpt[i].notify, "SUCCESS"))
                 a->relayed[i] = true;
-            queue_note(a->q->root, a->id, YB_LOG_INFO, "to=<%s> relay=%s[%s]%s result=%s %s",
+            note(a, YB_LOG_INFO, "to=<%s> relay=%s[%s]%s result=%s %s",
                        a->env.rcpt[i].addr, smtpc_host(c), ip, smtpc_is_tls(c) ? " tls" : "",
                        s == YB_RCPT_SENT ? "sent" : s == YB_RCPT_FAILED ? "failed" : "deferred",
                        res->text);
@@ -241,30 +280,18 @@ static void deliver_batch(struct attempt *a, const char *domain, const struct yb
     }
 }
 
-/* One domain: route, then batches. The state is saved afterwards. */
+/* One domain, in batches: an idle connection first, else a route and a new one. */
 static void deliver_domain(struct attempt *a, const char *domain, const size_t *idx, size_t n)
 {
-    struct yb_route *route = malloc(sizeof *route);
-    struct queue_relay relay;
-    if (route == NULL) {
+    struct lazy_route *lr = calloc(1, sizeof *lr);
+    if (lr == NULL) {
         for (size_t k = 0; k < n; k++)
             set_result(a, idx[k], YB_RCPT_DEFERRED, "4.3.0 out of memory", true);
         return;
     }
-    enum yb_route_status rs = queue_route(a->q->root, a->v, domain, route, &relay);
-    if (rs != YB_ROUTE_OK) {
-        enum yb_rcpt_state s = rs == YB_ROUTE_PERM ? YB_RCPT_FAILED : YB_RCPT_DEFERRED;
-        for (size_t k = 0; k < n; k++)
-            set_result(a, idx[k], s, route->why, true);
-        queue_note(a->q->root, a->id, YB_LOG_INFO, "domain %s: %s (%u recipient(s) %s)", domain,
-                   route->why, (unsigned)n, s == YB_RCPT_FAILED ? "failed" : "deferred");
-        free(route);
-        return;
-    }
     for (size_t k = 0; k < n; k += SMTPC_MAX_RCPTS)
-        deliver_batch(a, domain, route, &relay, idx + k,
-                      n - k > SMTPC_MAX_RCPTS ? SMTPC_MAX_RCPTS : n - k);
-    free(route);
+        deliver_batch(a, domain, lr, idx + k, n - k > SMTPC_MAX_RCPTS ? SMTPC_MAX_RCPTS : n - k);
+    free(lr);
 }
 
 /* Sends the DSN of one kind for the recipients selected by pick; true when one was due. */
@@ -294,7 +321,7 @@ static void send_dsn(struct attempt *a, enum yb_dsn_action action, const bool *p
                         retry_until, strcmp(a->env.ret, "HDRS") == 0,
                         strcmp(a->env.body, "8BITMIME") == 0, a->msg, n, r };
     int rc = yb_dsn_send(a->cfg, a->q->root, &d);
-    queue_note(a->q->root, a->id, rc == 0 ? YB_LOG_INFO : YB_LOG_ERROR,
+    note(a, rc == 0 ? YB_LOG_INFO : YB_LOG_ERROR,
                "%s DSN for %u recipient(s) to <%s>%s%s",
                action == YB_DSN_FAILED ? "failure" : action == YB_DSN_DELAYED ? "delay" : "relay",
                (unsigned)n, a->env.from, rc == 0 ? "" : ": cannot send: ",
@@ -342,7 +369,7 @@ static void finish(struct attempt *a)
                 set_result(a, i, YB_RCPT_FAILED, why, false);
             }
             waiting = 0;
-            queue_note(q->root, a->id, YB_LOG_WARN, "maximum queue time reached; giving up");
+            note(a, YB_LOG_WARN, "maximum queue time reached; giving up");
         } else if (a->busy && next > a->now + 5) {
             next = a->now + 5;
         }
@@ -377,21 +404,27 @@ static void finish(struct attempt *a)
         a->env.next_attempt = next;
         if (save(a) == 0 && queue_path(q, queue_file, "queue", a->id) == 0 &&
             pal_fs_rename(a->active, queue_file) == 0) {
-            queue_note(q->root, a->id, YB_LOG_INFO, "%u recipient(s) waiting; next attempt in %llds",
+            yb_log_info("queue", "%s: state saved", a->id);
+            note(a, YB_LOG_INFO, "%u recipient(s) waiting; next attempt in %llds",
                        (unsigned)waiting, (long long)(next - a->now));
         }
+        /* The message stays: its log file gets this attempt's lines. */
+        queue_note_flush(q->root, a->id, &a->notes);
         return;
     }
     if (!bounce_ok && any_failed) {
         /* A DSN that cannot be delivered: never another DSN; the administrator decides. */
         save(a);
-        freeze(q, a->id, a->active, "a delivery status notification could not be delivered");
+        freeze(q, a->id, a->active, "a delivery status notification could not be delivered",
+               &a->notes);
         return;
     }
     /* Done: the envelope first (a crash then leaves only an unreferenced message, cleaned up). */
-    char log_path[PAL_PATH_MAX];
+    char log_path[PAL_PATH_MAX], active_dir[PAL_PATH_MAX];
     if (pal_fs_unlink(a->active) != 0)
         return;
+    if (queue_path(q, active_dir, "active", NULL) == 0)
+        pal_fs_sync_dir(active_dir);
     pal_fs_unlink(a->msg);
     if (queue_path(q, log_path, "log", a->id) == 0)
         pal_fs_unlink(log_path);
@@ -415,7 +448,7 @@ void queue_process(struct yb_queue *q, const char *id, bool force)
     int rc = yb_spool_read_envelope_in(q->root, "active", id, &a.env, err, sizeof err);
     if (rc != 0) {
         yb_log_error("queue", "refusing envelope %s: %s", id, err);
-        freeze(q, id, a.active, err);
+        freeze(q, id, a.active, err, NULL);
         return;
     }
     a.now = pal_time_now();
@@ -427,10 +460,11 @@ void queue_process(struct yb_queue *q, const char *id, bool force)
     struct pal_stat st;
     if ((rc = pal_fs_stat(a.msg, &st)) != 0) {
         yb_envelope_clear(&a.env);
-        freeze(q, id, a.active, "the message file is missing");
+        freeze(q, id, a.active, "the message file is missing", NULL);
         return;
     }
     a.size = st.size;
+    yb_buf_init(&a.notes, YB_LIMIT_ATTEMPT_NOTES);
     a.cfg = yb_confstore_get(q->store);
     a.v = yb_config_vars(a.cfg);
     size_t n = a.env.nrcpt;
@@ -468,7 +502,12 @@ void queue_process(struct yb_queue *q, const char *id, bool force)
         char domain[PAL_DNS_NAME_MAX];
         snprintf(domain, sizeof domain, "%s", dom);
         deliver_domain(&a, domain, idx, k);
-        if (save(&a) == 0)
+        /* Saved before the next domain; after the last one finish() makes the
+         * outcome durable in one step (removal, or save and requeue). */
+        bool more = false;
+        for (size_t j = i + 1; j < n && !more; j++)
+            more = !grouped[j] && is_waiting(&a.env.rcpt[j]);
+        if (more && save(&a) == 0)
             yb_log_info("queue", "%s: state saved after %s", id, domain);
     }
     finish(&a);
@@ -480,4 +519,5 @@ out:
     free(a.remote);
     yb_envelope_clear(&a.env);
     yb_config_unref(&a.cfg);
+    yb_buf_free(&a.notes);
 }

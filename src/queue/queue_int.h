@@ -6,7 +6,9 @@
 
 #include "pal.h"
 #include "smtpc.h"
+#include "yb_buf.h"
 #include "yb_log.h"
+#include <stdarg.h>
 #include "yb_queue.h"
 
 /* Most ids waiting for a runner at once (the rest wait for the next scan). */
@@ -63,6 +65,17 @@ int queue_path_root(const char *root, char *buf, const char *dir, const char *id
 /* Appends a line to spool/log/<id> and logs it (service "queue"). */
 void queue_note(const char *root, const char *id, enum yb_log_level level, const char *fmt, ...)
     YB_PRINTF(4, 5);
+
+/*
+ * The same, but with pending set the line waits there instead of going to
+ * the file: a delivery attempt writes its lines to the message's log only
+ * when the message stays in the queue (a delivered message needs no log
+ * file of its own: creating and deleting one per message costs more than
+ * the delivery's own disk work). queue_note_flush appends what waits.
+ */
+void queue_notev(const char *root, const char *id, struct yb_buf *pending,
+                 enum yb_log_level level, const char *fmt, va_list ap) YB_PRINTF(5, 0);
+void queue_note_flush(const char *root, const char *id, struct yb_buf *pending);
 
 /* Delivers (an attempt at) one claimable message: queue_deliver.c. */
 void queue_process(struct yb_queue *q, const char *id, bool force);

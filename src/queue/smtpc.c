@@ -27,6 +27,7 @@
 /* Longest command line we build. */
 #define SMTPC_LIMIT_COMMAND 2048
 #define IN_BUF  8192
+#define OUT_BUF (SMTPC_MAX_RCPTS * 700 + 2 * SMTPC_LIMIT_COMMAND)
 #define READ_CHUNK (64u * 1024)
 
 struct smtpc_conn {
@@ -38,6 +39,8 @@ struct smtpc_conn {
     struct smtpc_ext ext;
     size_t in_off, in_len;
     unsigned char in[IN_BUF];
+    size_t out_len; /* commands waiting to go out together (a PIPELINING group) */
+    unsigned char out[OUT_BUF];
     struct smtpc_rparser rp;
 };
 
@@ -184,6 +187,16 @@ static int conn_write(struct smtpc_conn *c, const void *data, size_t len, unsign
     return 0;
 }
 
+/* Sends the commands waiting in c->out. */
+static int conn_flush(struct smtpc_conn *c, unsigned timeout_ms)
+{
+    if (c->out_len == 0)
+        return 0;
+    size_t n = c->out_len;
+    c->out_len = 0;
+    return conn_write(c, c->out, n, timeout_ms);
+}
+
 /* Refills c->in (it must be empty). */
 static int conn_fill(struct smtpc_conn *c, uint64_t deadline)
 {
@@ -217,6 +230,11 @@ static int read_reply(struct smtpc_conn *c, unsigned timeout_ms, struct smtpc_re
     if (c->opts.max_wait_ms > 0 && timeout_ms > c->opts.max_wait_ms)
         timeout_ms = c->opts.max_wait_ms;
     uint64_t deadline = pal_time_mono_ms() + timeout_ms;
+    int frc = conn_flush(c, T_MAIL);
+    if (frc != 0) {
+        set_status(st, 451, "4.4.2 %s: sending failed: %s", c->host, yb_strerror(frc));
+        return frc;
+    }
     smtpc_rparser_init(&c->rp);
     for (;;) {
         if (c->in_off == c->in_len) {
@@ -259,9 +277,16 @@ static int send_cmd(struct smtpc_conn *c, struct smtpc_status *st, const char *f
         return YB_ELIMIT;
     }
     memcpy(line + n, "\r\n", 2);
-    int rc = conn_write(c, line, (size_t)n + 2, T_MAIL);
-    if (rc != 0)
+    /* Queued: the next reply read (or the message data) sends the group in one write. */
+    int rc = 0;
+    if (c->out_len + (size_t)n + 2 > sizeof c->out)
+        rc = conn_flush(c, T_MAIL);
+    if (rc == 0) {
+        memcpy(c->out + c->out_len, line, (size_t)n + 2);
+        c->out_len += (size_t)n + 2;
+    } else {
         set_status(st, 451, "4.4.2 %s: sending failed: %s", c->host, yb_strerror(rc));
+    }
     return rc;
 }
 
@@ -436,6 +461,8 @@ int smtpc_open(const struct pal_addr *addr, const char *host, const struct smtpc
         set_status(st, 451, "4.4.1 cannot connect to %s [%s]: %s", host, ip, yb_strerror(rc));
         goto fail;
     }
+    /* Commands and replies are small and each waits for the other: no Nagle delay. */
+    (void)pal_sock_set_nodelay(c->sock, true);
     if ((rc = read_reply(c, T_GREETING, &r, st)) != 0)
         goto fail;
     if (r.code != 220) {

@@ -179,7 +179,7 @@ class Delivery(Base):
         self.assertEqual(self.rx.messages[1]["conn"], m["conn"])
         wait_until(s.idle, what="empty queue")
         self.assertEqual(s.spool("msg"), [])
-        self.assertIn("state saved after a.test", s.srv.log("queue"))
+        self.assertIn("done (3 recipient(s))", s.srv.log("queue"))
 
     def test_mx_fallback_and_implicit_mx(self):
         self.sender = s = Sender(self.dns, self.rx.port)
@@ -389,6 +389,7 @@ class Crash(Base):
         killed_log = s.srv.log("queue")
         delivered_before = len(self.rx.messages)
         self.assertTrue(s.spool("active") or s.spool("queue"), "killed too late")
+        claimed = s.spool("active")  # claims of the dead process
         s.set_var("QueueClaimTimeout", "1s")
         self.rx.delay = 0.0
         s.start("stderr-run2.txt")
@@ -396,22 +397,32 @@ class Crash(Base):
                    what="every message delivered after the restart")
         got = self.delivered()
         self.assertEqual(len(got), n)
-        # A message delivered twice must be one the killed run logged as
-        # accepted by the remote without the "state saved" after it: the
-        # queue id is in the Received header yubind added.
+        # A message delivered twice must be one whose outcome the killed run
+        # had not recorded: no "state saved" or "done" line for it. That is
+        # the unavoidable window: the remote has stored the message (the
+        # receiver here records it before answering 250) and the kill came
+        # before yubind saved the result, whether or not it had already read
+        # the 250 and logged "accepted by". The queue id is in the Received
+        # header yubind added.
         seen = {}
         for m in self.rx.messages:
             qid = re.search(rb"with ESMTP id (\w+)", m["data"]).group(1).decode()
             seen[qid] = seen.get(qid, 0) + 1
         dups = {q: c for q, c in seen.items() if c > 1}
         for qid in dups:
-            self.assertIn("%s: accepted by" % qid, killed_log)
             self.assertNotIn("%s: state saved" % qid, killed_log)
+            self.assertNotIn("%s: done" % qid, killed_log)
         self.assertLessEqual(sum(c - 1 for c in dups.values()), 4)  # one window per thread
-        sys.stderr.write("kill -9: %d messages, %d delivered before the kill, %d repeated\n"
-                         % (n, delivered_before, len(dups)))
-        self.assertIn("claim released", s.srv.log("queue"))
-        self.assertEqual(s.spool("msg"), [])
+        sys.stderr.write("kill -9: %d messages, %d delivered before the kill, %d claimed, "
+                         "%d repeated\n" % (n, delivered_before, len(claimed), len(dups)))
+        for qid in claimed:
+            self.assertIn("%s: claim released" % qid, s.srv.log("queue"))
+        # A message file may outlive its envelope when the kill fell between
+        # the two unlinks: unreferenced, it is removed at a later start-up
+        # (QueueCleanupAge); nothing may still reference it.
+        for left in s.spool("msg"):
+            for sub in ("queue", "active", "frozen"):
+                self.assertNotIn(left, s.spool(sub))
 
     def test_two_processes_share_one_root(self):
         n = 200
