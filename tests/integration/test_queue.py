@@ -15,8 +15,10 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -308,6 +310,57 @@ class Delivery(Base):
         self.assertIn("envelope version 7 is newer than this build reads (1)", log)
 
 
+def stored_password(pw):
+    p = subprocess.run([h.YUBIND, "--hash-password", "--iterations", "4096"],
+                       input=pw.encode() + b"\n", capture_output=True, check=True, timeout=30)
+    return p.stdout.decode().strip()
+
+
+class ScriptedServer:
+    """A raw SMTP server on 127.0.0.x:port playing a script: greeting, then
+    for each command a reply chosen by reply(line) (None closes). Records
+    the command lines and the data it received."""
+
+    def __init__(self, host, port, reply, greeting=b"220 scripted ESMTP\r\n"):
+        self.lines = []
+        self.reply = reply
+        self.greeting = greeting
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(10)
+                f = conn.makefile("rb")
+                try:
+                    conn.sendall(self.greeting)
+                    for raw in f:
+                        line = raw.rstrip(b"\r\n").decode("latin-1")
+                        self.lines.append(line)
+                        out = self.reply(line)
+                        if out is None:
+                            break
+                        conn.sendall(out)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
 def make_cert(directory):
     key, crt = os.path.join(directory, "rx.key"), os.path.join(directory, "rx.crt")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
@@ -351,6 +404,151 @@ class Tls(Base):
         self.assertEqual(self.rx.messages, [])
         self.assertIn("4.7.10 mx.a.test does not offer STARTTLS and TLS is required",
                       s.srv.log("queue"))
+
+
+class Routing(Base):
+    def test_smarthost_with_starttls_and_auth(self):
+        """All mail through a relay that needs STARTTLS and AUTH: a second
+        yubind's submission port, delivering into its own Maildir."""
+        hub = h.make_root({
+            "server.tab": '"RootDomain"\t"hub.test"\n"SubmissionListen"\t"127.0.0.1:0"\n'
+                          '"SmtpSenderAnyAddress"\t"yes"\n'
+                          '"SmtpListen"\t""\n"SmtpsListen"\t""\n"Pop3Listen"\t""\n'
+                          '"Pop3sListen"\t""\n"ImapListen"\t""\n"ImapsListen"\t""\n'
+                          '"CtrlListen"\t""\n"CtrlsListen"\t""\n',
+            "domains.tab": '"far.test"\n',
+            "mailusers.tab": '"far.test"\t"carol"\t"%s"\t1\t"carol"\t"U"\n'
+                             % stored_password("relay-secret"),
+        })
+        hub_srv = h.Server(hub)
+        try:
+            hub_srv.wait_for(lambda: "started on" in hub_srv.log("yubind"), what="hub start-up")
+            sub = read_ports(hub)["SubmissionListen"]
+            # No idle connections kept: the second message needs a new login.
+            self.sender = s = Sender(self.dns, self.rx.port, '"QueueIdleConnection"\t"0"\n')
+            h.write_atomic(s.root, "smarthosts.tab",
+                           '"*"\t"127.0.0.1:%d"\t"encrypt"\t"carol@far.test"\t"relay-secret"\n'
+                           % sub)
+            s.send("alice@sender.test", ["carol@far.test"], msg("via-hub"))
+            new = os.path.join(hub, "domains", "far.test", "carol", "Maildir", "new")
+            try:
+                wait_until(lambda: os.path.isdir(new) and os.listdir(new), what="delivery via hub")
+            except AssertionError:
+                raise AssertionError("not delivered; queue log:\n" + s.srv.log("queue")
+                                     + "\nhub smtp log:\n" + hub_srv.log("smtp"))
+            wait_until(s.idle, what="empty queue")
+            log = s.srv.log("queue")
+            self.assertIn("to=<carol@far.test> relay=127.0.0.1[127.0.0.1] tls result=sent", log)
+            self.assertEqual(self.rx.messages, [])
+            self.assertEqual(self.dns.queries, [])  # a literal smarthost needs no DNS
+            with open(os.path.join(new, os.listdir(new)[0]), "rb") as f:
+                self.assertIn(b"Subject: via-hub", f.read())
+            # A wrong password: deferred, the hub's refusal in the log.
+            h.write_atomic(s.root, "smarthosts.tab",
+                           '"far.test"\t"127.0.0.1:%d"\t"encrypt"\t"carol@far.test"\t"bad"\n'
+                           % sub)
+            time.sleep(1.1)  # a new mtime for the re-read
+            s.send("alice@sender.test", ["carol@far.test"], msg("bad-pass"))
+            wait_until(lambda: "535" in s.srv.log("queue"), what="AUTH refused")
+            wait_until(lambda: s.spool("queue") and not s.spool("active"), what="deferred")
+            self.assertEqual(len(os.listdir(new)), 1)
+        finally:
+            hub_srv.stop()
+            shutil.rmtree(hub, ignore_errors=True)
+
+    def test_delay_warning_when_notify_asks(self):
+        self.rx.rcpt_reply = lambda a: "451 4.2.0 mailbox busy"
+        self.sender = s = Sender(self.dns, self.rx.port,
+                                 '"QueueRetrySchedule"\t"1s"\n"QueueDelayWarning"\t"2s"\n')
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        c.ehlo()
+        c.mail("alice@sender.test")
+        c.rcpt("busy@a.test", ["NOTIFY=DELAY,FAILURE"])
+        c.rcpt("quiet@a.test")  # default NOTIFY: no delay warning
+        c.data(msg("slowpoke"))
+        c.quit()
+        wait_until(lambda: s.maildir(), timeout=20, what="the delay DSN")
+        time.sleep(2.5)
+        dsns = s.maildir()
+        self.assertEqual(len(dsns), 1)  # once, not at every retry
+        self.assertEqual(dsns[0]["Subject"], "Delayed Mail (still being retried)")
+        status, _ = report_parts(dsns[0])
+        self.assertIn("Final-Recipient: rfc822; busy@a.test", status)
+        self.assertIn("Action: delayed", status)
+        self.assertIn("Status: 4.2.0", status)
+        self.assertIn("Will-Retry-Until:", status)
+        self.assertNotIn("quiet@a.test", status)
+        self.assertTrue(s.spool("queue") or s.spool("active"))
+
+    def test_etrn_flushes_a_domain(self):
+        state = {"refuse": True}
+        self.rx.rcpt_reply = lambda a: "451 4.3.0 later" if state["refuse"] else None
+        self.sender = s = Sender(self.dns, self.rx.port, '"QueueRetrySchedule"\t"1h"\n')
+        s.send("alice@sender.test", ["x@a.test"], msg("etrn"))
+        wait_until(lambda: "next attempt in 3600s" in s.srv.log("queue"), what="deferral")
+        state["refuse"] = False
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        c.ehlo()
+        code, text = c.docmd("ETRN", "a.test")
+        self.assertEqual(code, 250, text)
+        code, _ = c.docmd("ETRN", "bad domain!")
+        self.assertEqual(code, 501)
+        c.quit()
+        wait_until(lambda: self.rx.messages, what="delivery after ETRN")
+        self.assertEqual(self.rx.messages[0]["rcpts"], ["x@a.test"])
+
+
+class HostileRemote(Base):
+    def remote(self, reply, greeting=b"220 scripted ESMTP\r\n"):
+        self.dns.zone["evil.test"] = {"MX": [(10, "mx.evil.test")]}
+        self.dns.zone["mx.evil.test"] = {"A": ["127.0.0.6"]}
+        srv = ScriptedServer("127.0.0.6", self.rx.port, reply, greeting)
+        self.addCleanup(srv.close)
+        return srv
+
+    def test_malformed_replies_defer(self):
+        for bad in (b"250-ok\r\n251 code changed\r\n", b"250 a\0b\r\n",
+                    b"2" * 5000 + b"\r\n", b"999 what\r\n"):
+            with self.subTest(bad=bad[:20]):
+                if self.sender is not None:
+                    self.sender.close()
+                srv = self.remote(lambda line, bad=bad: bad)
+                self.sender = s = Sender(self.dns, self.rx.port, '"QueueRetrySchedule"\t"1h"\n')
+                s.send("alice@sender.test", ["x@evil.test"], msg("hostile"))
+                wait_until(lambda: "malformed reply" in s.srv.log("queue"), what="refusal")
+                wait_until(lambda: s.spool("queue") and not s.spool("active"), what="deferred")
+                self.assertEqual(s.maildir(), [])  # temporary: no bounce
+                srv.close()
+
+    def test_silent_server_times_out(self):
+        self.remote(lambda line: b"", greeting=b"")  # connects, never greets
+        self.sender = s = Sender(self.dns, self.rx.port,
+                                 '"SmtpClientMaxWait"\t"2s"\n"QueueRetrySchedule"\t"1h"\n')
+        t0 = time.monotonic()
+        s.send("alice@sender.test", ["x@evil.test"], msg("silent"))
+        wait_until(lambda: "timed out waiting for a reply" in s.srv.log("queue"), what="time-out")
+        self.assertLess(time.monotonic() - t0, 10)
+        wait_until(lambda: s.spool("queue") and not s.spool("active"), what="deferred")
+
+    def test_8bit_to_a_server_without_8bitmime_bounces(self):
+        def reply(line):
+            if line.upper().startswith("EHLO"):
+                return b"250-mx.evil.test\r\n250 PIPELINING\r\n"
+            if line.upper().startswith("QUIT"):
+                return None
+            return b"250 ok\r\n"
+
+        srv = self.remote(reply)
+        self.sender = s = Sender(self.dns, self.rx.port)
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        c.ehlo()
+        c.sendmail("alice@sender.test", ["x@evil.test"],
+                   "Subject: caf\u00e9\r\n\r\ncaf\u00e9\r\n".encode(), ["BODY=8BITMIME"])
+        c.quit()
+        wait_until(lambda: s.maildir(), what="the DSN")
+        status, _ = report_parts(s.maildir()[0])
+        self.assertIn("Status: 5.6.3", status)
+        self.assertFalse(any(ln.upper().startswith("MAIL") for ln in srv.lines))
 
 
 class Crash(Base):
