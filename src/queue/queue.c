@@ -93,10 +93,16 @@ int queue_path(const struct yb_queue *q, char *buf, const char *dir, const char 
 /* Appends data to spool/log/<id>. */
 static void log_append(const char *root, const char *id, const void *data, size_t len)
 {
-    char path[PAL_PATH_MAX];
+    char path[PAL_PATH_MAX], dir[PAL_PATH_MAX];
     struct pal_file *f = NULL;
-    if (len == 0 || queue_path_root(root, path, "log", id) != 0 ||
-        pal_fs_open(path, PAL_O_WRONLY | PAL_O_CREAT | PAL_O_APPEND, 0600, &f) != 0)
+    const unsigned flags = PAL_O_WRONLY | PAL_O_CREAT | PAL_O_APPEND;
+    if (len == 0 || queue_path_root(root, path, "log", id) != 0)
+        return;
+    int rc = pal_fs_open(path, flags, 0600, &f);
+    if (rc == YB_ENOENT && queue_path_root(root, dir, "log", NULL) == 0 &&
+        pal_file_mkdirs(dir) == 0)
+        rc = pal_fs_open(path, flags, 0600, &f); /* a spool made before the log directory */
+    if (rc != 0)
         return;
     (void)pal_file_write_all(f, data, len);
     pal_fs_close(&f);
