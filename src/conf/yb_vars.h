@@ -76,7 +76,7 @@ enum yb_var_type {
       "let authenticated users send as any address, not only their own and aliases")               \
     X(SmtpMaxBadCommands, YB_VT_INT, "10", 1, 1000, "errors before the session is closed")         \
     X(QueueWorkers, YB_VT_INT, "16", 0, 1000,                                                     \
-      "delivery threads: the most outbound connections in use at once; 0 = hold the queue")      \
+      "delivery threads (read at start): most outbound connections in use; 0 = hold the queue")  \
     X(QueueMaxPerDomain, YB_VT_INT, "10", 1, 1000, "outbound connections to one domain at once")   \
     X(QueueMaxPerIP, YB_VT_INT, "20", 1, 1000, "outbound connections to one server IP at once")   \
     X(QueueRetrySchedule, YB_VT_STRING, "5m,10m,20m,40m,1h,2h,4h", 0, 0,                          \

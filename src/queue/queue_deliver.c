@@ -149,6 +149,14 @@ static struct smtpc_conn *connect_any(struct attempt *a, const char *domain,
         any_tried = true;
         struct smtpc_conn *c = NULL;
         int rc = smtpc_open(&route->t[t].addr, route->t[t].host, &o, &c, st);
+        if (rc != 0 && st->tls_failed && o.tls == SMTPC_TLS_MAY) {
+            /* Opportunistic TLS that fails is retried in clear, as Postfix does. */
+            note(a, YB_LOG_INFO, "%s [%s]: %s; retrying without TLS", route->t[t].host, ip,
+                 st->text);
+            struct smtpc_opts clear = o;
+            clear.tls = SMTPC_TLS_NONE;
+            rc = smtpc_open(&route->t[t].addr, route->t[t].host, &clear, &c, st);
+        }
         if (rc == 0 && relay->user[0] != '\0')
             rc = smtpc_auth_plain(c, relay->user, relay->password, st);
         if (rc == 0) {

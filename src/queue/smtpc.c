@@ -337,7 +337,7 @@ static void parse_ehlo(struct smtpc_ext *e, const struct smtpc_reply *r)
                     q++;
                 while (*q >= '0' && *q <= '9' && v < UINT64_MAX / 10)
                     v = v * 10 + (uint64_t)(*q++ - '0');
-                e->size_known = v > 0;
+                e->size_known = true; /* offered; size 0 = no fixed limit */
                 e->size = v;
             }
         }
@@ -447,6 +447,7 @@ int smtpc_open(const struct pal_addr *addr, const char *host, const struct smtpc
     char ip[PAL_ADDR_TEXT_MAX];
     int rc;
     *c_r = NULL;
+    st->tls_failed = false;
     if (c == NULL) {
         set_status(st, 451, "4.3.0 out of memory");
         return YB_ENOMEM;
@@ -479,6 +480,7 @@ int smtpc_open(const struct pal_addr *addr, const char *host, const struct smtpc
         } else if (rc != 0) {
             if (st->code < 400)
                 set_status(st, 451, "4.7.0 %s: STARTTLS failed", host);
+            st->tls_failed = true;
             goto fail;
         }
     } else if (opts->tls == SMTPC_TLS_ENCRYPT || opts->tls == SMTPC_TLS_VERIFY) {
@@ -533,7 +535,7 @@ static int mail_cmd(struct smtpc_conn *c, const struct smtpc_msg *m, struct smtp
     char params[1024], envid[300];
     int n = 0;
     params[0] = '\0';
-    if (c->ext.size_known || c->ext.esmtp)
+    if (c->ext.size_known) /* RFC 1870: only to a server that offers SIZE */
         n += snprintf(params + n, sizeof params - (size_t)n, " SIZE=%llu",
                       (unsigned long long)m->size);
     if (m->eightbit && c->ext.eightbit)

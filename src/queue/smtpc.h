@@ -41,13 +41,14 @@ struct smtpc_opts {
 struct smtpc_status {
     unsigned code;   /* the SMTP reply code, or 421/451-class for local failures */
     bool permanent;  /* 5xx */
+    bool tls_failed; /* smtpc_open: STARTTLS was tried and failed */
     char text[SMTPC_STATUS_MAX]; /* "550 5.1.1 text" or "4.4.2 connection lost: ..." */
 };
 
 /* Extensions the server offered. */
-struct smtpc_ext {
+struct smtpc_ext { /* size_known: SIZE offered */
     bool esmtp, pipelining, eightbit, smtputf8, dsn, starttls, size_known, auth_plain;
-    uint64_t size;
+    uint64_t size; /* with size_known: the SIZE limit, 0 = none announced */
 };
 
 struct smtpc_conn;

@@ -172,6 +172,7 @@ class Delivery(Base):
         m = self.rx.messages[0]
         self.assertEqual(sorted(m["rcpts"]), ["U3@A.TEST", "u1@a.test", "u2@a.test"])
         self.assertEqual(m["from"], "alice@sender.test")
+        self.assertEqual(m["mail_options"], ["SIZE=%d" % len(m["data"])])
         self.assertIn(b"\r\n.\r\n.leading dot\r\n", m["data"])
         self.assertEqual(self.conns(), 1)
         # The next message to the same domain reuses the idle connection.
@@ -549,6 +550,49 @@ class HostileRemote(Base):
         status, _ = report_parts(s.maildir()[0])
         self.assertIn("Status: 5.6.3", status)
         self.assertFalse(any(ln.upper().startswith("MAIL") for ln in srv.lines))
+
+
+class OpportunisticTlsFallback(Base):
+    def test_failed_starttls_retried_in_clear(self):
+        """A server whose STARTTLS is broken (here: it answers 220 and more
+        in the same packet, the injection pattern the client refuses) gets
+        the mail in clear on a second connection, as opportunistic TLS may."""
+        state = {"data": False, "got": []}
+
+        def reply(line):
+            u = line.upper()
+            if state["data"]:
+                if line == ".":
+                    state["data"] = False
+                    state["got"].append("message")
+                    return b"250 ok\r\n"
+                return b""
+            if u.startswith("EHLO"):
+                return b"250-mx.evil.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
+            if u == "STARTTLS":
+                return b"220 go ahead\r\n250 injected\r\n"
+            if u == "DATA":
+                state["data"] = True
+                return b"354 go\r\n"
+            if u == "QUIT":
+                return None
+            return b"250 ok\r\n"
+
+        self.dns.zone["evil.test"] = {"MX": [(10, "mx.evil.test")]}
+        self.dns.zone["mx.evil.test"] = {"A": ["127.0.0.6"]}
+        srv = ScriptedServer("127.0.0.6", self.rx.port, reply)
+        self.addCleanup(srv.close)
+        self.sender = s = Sender(self.dns, self.rx.port)
+        s.send("alice@sender.test", ["x@evil.test"], msg("fallback-tls"))
+        wait_until(lambda: state["got"], what="delivery in clear")
+        wait_until(s.idle, what="empty queue")
+        log = s.srv.log("queue")
+        self.assertIn("sent data after its STARTTLS reply; retrying without TLS", log)
+        self.assertIn("to=<x@evil.test> relay=mx.evil.test[127.0.0.6] result=sent", log)
+        self.assertEqual(srv.lines.count("STARTTLS"), 1)
+        # No SIZE offered, no SIZE parameter sent (RFC 1870).
+        mails = [ln for ln in srv.lines if ln.upper().startswith("MAIL FROM")]
+        self.assertEqual(mails, ["MAIL FROM:<alice@sender.test>"])
 
 
 class Crash(Base):
