@@ -30,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import yb_dns  # noqa: E402
+import yb_harness  # noqa: E402
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -44,16 +45,6 @@ def free_port():
 def write(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def ports(root):
-    out = {}
-    with open(os.path.join(root, "run", "ports.tab")) as f:
-        for line in f:
-            if not line.startswith("#"):
-                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                out[svc] = int(port)
-    return out
 
 
 def start(yubind, root, log, starts):
@@ -115,7 +106,7 @@ def main():
         write(os.path.join(root, "domains.tab"), '"bench.local"\n')
         write(os.path.join(root, "smtprelay.tab"), '"127.0.0.0/8"\n')
         p = start(yubind, root, log, 1)
-        port = ports(root)["SmtpListen"]
+        port = yb_harness.read_ports(root)["SmtpListen"]
         t0 = time.monotonic()
         procs = []
         for i in range(ndom):

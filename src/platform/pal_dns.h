@@ -11,9 +11,9 @@
  *
  * servers overrides the system's name servers: "ip[:port]" entries separated
  * by commas ("127.0.0.1:5353"); NULL or "" uses the system configuration.
- * POSIX takes IPv4 addresses with any port; Windows takes IPv4 addresses on
- * port 53 only (DnsQuery cannot change the port) and answers YB_ENOTSUP
- * otherwise.
+ * POSIX takes up to PAL_DNS_MAX_SERVERS IPv4 addresses with any port;
+ * Windows takes one IPv4 address on port 53 (DnsQuery cannot change the
+ * port) and answers YB_ENOTSUP otherwise.
  */
 #ifndef YB_PAL_DNS_H
 #define YB_PAL_DNS_H

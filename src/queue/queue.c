@@ -243,6 +243,15 @@ void queue_slot_release(struct yb_queue *q, const char *domain, const char *ip)
         i->n--;
         counter_drop(q->ip, &q->nip, i);
     }
+    pal_cond_broadcast(&q->slot_cond);
+    pal_mutex_unlock(&q->lock);
+}
+
+void queue_slot_wait(struct yb_queue *q, unsigned ms)
+{
+    pal_mutex_lock(&q->lock);
+    if (!q->stopping)
+        pal_cond_timedwait(&q->slot_cond, &q->lock, ms);
     pal_mutex_unlock(&q->lock);
 }
 
@@ -276,6 +285,7 @@ void queue_pool_put(struct yb_queue *q, const struct yb_vars *v, const char *dom
         p->c = c;
         p->since_ms = pal_time_mono_ms();
         c = NULL;
+        pal_cond_broadcast(&q->slot_cond);
     }
     pal_mutex_unlock(&q->lock);
     if (c != NULL) {
@@ -565,6 +575,7 @@ int yb_queue_create(struct yb_confstore *store, struct yb_queue **q_r)
     }
     pal_cond_init(&q->work_cond);
     pal_cond_init(&q->sched_cond);
+    pal_cond_init(&q->slot_cond);
     static const char *const subs[] = { "tmp", "msg", "queue", "active", "frozen", "log" };
     for (size_t i = 0; i < YB_ARRAY_LEN(subs); i++) {
         char path[PAL_PATH_MAX];
@@ -636,6 +647,7 @@ void yb_queue_stop(struct yb_queue *q)
     pal_mutex_lock(&q->lock);
     q->stopping = true;
     pal_cond_broadcast(&q->work_cond);
+    pal_cond_broadcast(&q->slot_cond);
     pal_cond_broadcast(&q->sched_cond);
     pal_mutex_unlock(&q->lock);
     if (q->sched != NULL)
@@ -668,6 +680,7 @@ void yb_queue_destroy(struct yb_queue **qp)
     free(q->ip);
     pal_cond_destroy(&q->work_cond);
     pal_cond_destroy(&q->sched_cond);
+    pal_cond_destroy(&q->slot_cond);
     pal_mutex_destroy(&q->lock);
     free(q);
 }

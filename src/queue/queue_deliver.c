@@ -120,6 +120,9 @@ static void freeze(struct yb_queue *q, const char *id, const char *from_path, co
         queue_note(q->root, id, YB_LOG_ERROR, "cannot freeze: %s", why);
 }
 
+/* Longest wait for a connection slot before the message is put back. */
+#define SLOT_WAIT_MS 30000
+
 /* A domain's route, looked up only when a new connection is needed. */
 struct lazy_route {
     bool done;
@@ -225,7 +228,20 @@ static void deliver_batch(struct attempt *a, const char *domain, struct lazy_rou
                            s == YB_RCPT_FAILED ? "failed" : "deferred");
                 return;
             }
-            c = connect_any(a, domain, &lr->r, &lr->relay, ip, &st);
+            /* At a connection limit, wait for a slot or an idle connection:
+             * the holders are other runners mid-delivery, done in bounded time. */
+            uint64_t until = pal_time_mono_ms() + SLOT_WAIT_MS;
+            for (;;) {
+                a->busy = false;
+                c = connect_any(a, domain, &lr->r, &lr->relay, ip, &st);
+                if (c != NULL || !a->busy || pal_time_mono_ms() >= until)
+                    break;
+                queue_slot_wait(a->q, 200);
+                if ((c = queue_pool_take(a->q, domain, ip)) != NULL) {
+                    reused = true;
+                    break;
+                }
+            }
         }
         if (c == NULL) {
             for (size_t k = 0; k < n; k++)

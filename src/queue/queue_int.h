@@ -41,6 +41,7 @@ struct yb_queue {
     char host[256]; /* our name in EHLO and DSNs */
     pal_mutex lock;
     pal_cond work_cond, sched_cond;
+    pal_cond slot_cond; /* signalled when a slot is released or a connection pooled */
     bool stopping, started;
     struct queue_job *jobs;
     size_t jhead, jcount;
@@ -88,6 +89,9 @@ void queue_process(struct yb_queue *q, const char *id, bool force);
 bool queue_slot_acquire(struct yb_queue *q, const struct yb_vars *v, const char *domain,
                         const char *ip);
 void queue_slot_release(struct yb_queue *q, const char *domain, const char *ip);
+
+/* Waits up to ms for a slot to be released or a connection to be pooled. */
+void queue_slot_wait(struct yb_queue *q, unsigned ms);
 
 /* An idle connection to domain, or NULL; ip_r gets its address. */
 struct smtpc_conn *queue_pool_take(struct yb_queue *q, const char *domain, char *ip_r);

@@ -41,16 +41,6 @@ def wait_until(pred, timeout=20.0, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
-def read_ports(root):
-    ports = {}
-    with open(os.path.join(root, "run", "ports.tab")) as f:
-        for line in f:
-            if not line.startswith("#"):
-                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                ports[svc] = int(port)
-    return ports
-
-
 class Sender:
     """A yubind whose queue delivers through dns to port; sender.test is local
     (alice has a Maildir there) and 127.0.0.0/8 may relay."""
@@ -74,7 +64,7 @@ class Sender:
     def start(self, errname="stderr.txt", extra_args=()):
         self.srv = h.Server(self.root, extra_args, errname=errname)
         self.srv.wait_for(lambda: "started on" in self.srv.log("yubind"), what="start-up")
-        self.ports = read_ports(self.root)
+        self.ports = h.read_ports(self.root)
         return self.srv
 
     def set_var(self, name, value):
@@ -183,6 +173,23 @@ class Delivery(Base):
         wait_until(s.idle, what="empty queue")
         self.assertEqual(s.spool("msg"), [])
         self.assertIn("done (3 recipient(s))", s.srv.log("queue"))
+
+    def test_per_domain_limit_waits_and_reuses(self):
+        """Four runners, eight messages for one domain, one connection
+        allowed: the runners take turns on that one connection."""
+        self.sender = s = Sender(self.dns, self.rx.port, '"QueueMaxPerDomain"\t"1"\n', workers=0)
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        for i in range(8):
+            c.sendmail("alice@sender.test", ["u%d@a.test" % i], msg("lim%d" % i))
+        c.quit()
+        s.srv.stop()
+        s.set_var("QueueWorkers", "4")
+        self.rx.delay = 0.05
+        s.start("stderr-2.txt")
+        wait_until(lambda: len(self.rx.messages) == 8 and s.idle(), what="all delivered")
+        self.assertEqual(self.conns(), 1)
+        self.assertEqual(len({m["conn"] for m in self.rx.messages}), 1)
+        self.assertNotIn("connection limit", s.srv.log("queue"))
 
     def test_mx_fallback_and_implicit_mx(self):
         self.sender = s = Sender(self.dns, self.rx.port)
@@ -424,7 +431,7 @@ class Routing(Base):
         hub_srv = h.Server(hub)
         try:
             hub_srv.wait_for(lambda: "started on" in hub_srv.log("yubind"), what="hub start-up")
-            sub = read_ports(hub)["SubmissionListen"]
+            sub = h.read_ports(hub)["SubmissionListen"]
             # No idle connections kept: the second message needs a new login.
             self.sender = s = Sender(self.dns, self.rx.port, '"QueueIdleConnection"\t"0"\n')
             h.write_atomic(s.root, "smarthosts.tab",

@@ -39,6 +39,17 @@ def make_root(files=None):
     return root
 
 
+def read_ports(root):
+    """{service variable: port} from ROOT/run/ports.tab."""
+    ports = {}
+    with open(os.path.join(root, "run", "ports.tab")) as f:
+        for line in f:
+            if not line.startswith("#"):
+                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
+                ports[svc] = int(port)
+    return ports
+
+
 def write_atomic(root, name, text):
     """Replaces ROOT/name the way an editor with safe writes does."""
     path = os.path.join(root, name)

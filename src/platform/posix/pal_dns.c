@@ -3,6 +3,7 @@
  */
 #include "pal_dns.h"
 #include "pal_err.h"
+#include "pal_internal.h"
 #include "pal_posix.h"
 
 #include <arpa/inet.h>
@@ -15,45 +16,25 @@
 
 #define ANSWER_MAX 65536
 
-/* Parses "ip[:port],..." into st's server list. */
+/* Puts the "ip[:port],..." list into st's server list. */
 static int set_servers(res_state st, const char *servers)
 {
-    int n = 0;
-    const char *p = servers;
-    while (*p != '\0') {
-        const char *end = strchr(p, ',');
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        char item[64], *colon;
-        while (len > 0 && *p == ' ') {
-            p++;
-            len--;
-        }
-        if (len == 0 || len >= sizeof item || n == PAL_DNS_MAX_SERVERS || n == MAXNS)
-            return YB_EINVAL;
-        memcpy(item, p, len);
-        item[len] = '\0';
-        unsigned long port = 53;
-        if ((colon = strchr(item, ':')) != NULL) {
-            char *e;
-            *colon = '\0';
-            port = strtoul(colon + 1, &e, 10);
-            if (*e != '\0' || port == 0 || port > 65535)
-                return YB_EINVAL;
-        }
+    struct pal__dns_server list[PAL_DNS_MAX_SERVERS];
+    size_t n = 0;
+    int rc = pal__dns_parse_servers(servers, list, PAL_DNS_MAX_SERVERS < MAXNS ? PAL_DNS_MAX_SERVERS
+                                                                               : MAXNS, &n);
+    if (rc != 0)
+        return rc == YB_ELIMIT ? YB_EINVAL : rc;
+    for (size_t i = 0; i < n; i++) {
         struct sockaddr_in sin;
         memset(&sin, 0, sizeof sin);
         sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, item, &sin.sin_addr) != 1)
+        sin.sin_port = htons(list[i].port);
+        if (inet_pton(AF_INET, list[i].ip, &sin.sin_addr) != 1)
             return YB_EINVAL;
-        st->nsaddr_list[n++] = sin;
-        p += len;
-        if (*p == ',')
-            p++;
+        st->nsaddr_list[i] = sin;
     }
-    if (n == 0)
-        return YB_EINVAL;
-    st->nscount = n;
+    st->nscount = (int)n;
     return 0;
 }
 

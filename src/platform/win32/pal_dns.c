@@ -3,44 +3,27 @@
  */
 #include "pal_dns.h"
 #include "pal_err.h"
+#include "pal_internal.h"
 #include "pal_win32.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses "ip[:53],..." into an IP4_ARRAY (DnsQuery cannot change the port). */
+/* Puts the "ip[:53],..." list into an IP4_ARRAY (DnsQuery cannot change the port). */
 static int set_servers(const char *servers, IP4_ARRAY *arr)
 {
-    DWORD n = 0;
-    const char *p = servers;
-    while (*p != '\0') {
-        const char *end = strchr(p, ',');
-        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        char item[64], *colon;
-        while (len > 0 && *p == ' ') {
-            p++;
-            len--;
-        }
-        if (len == 0 || len >= sizeof item || n == 1)
-            return len == 0 || len >= sizeof item ? YB_EINVAL : YB_ENOTSUP;
-        memcpy(item, p, len);
-        item[len] = '\0';
-        if ((colon = strchr(item, ':')) != NULL) {
-            if (strcmp(colon + 1, "53") != 0)
-                return YB_ENOTSUP;
-            *colon = '\0';
-        }
-        IN_ADDR a;
-        if (InetPtonA(AF_INET, item, &a) != 1)
-            return YB_EINVAL;
-        arr->AddrArray[n++] = a.s_addr;
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    if (n == 0)
+    struct pal__dns_server list[1];
+    size_t n = 0;
+    int rc = pal__dns_parse_servers(servers, list, 1, &n); /* IP4_ARRAY holds one inline */
+    if (rc != 0)
+        return rc == YB_ELIMIT ? YB_ENOTSUP : rc;
+    if (list[0].port != 53)
+        return YB_ENOTSUP;
+    IN_ADDR a;
+    if (InetPtonA(AF_INET, list[0].ip, &a) != 1)
         return YB_EINVAL;
-    arr->AddrCount = n;
+    arr->AddrArray[0] = a.s_addr;
+    arr->AddrCount = 1;
     return 0;
 }
 
