@@ -47,8 +47,12 @@ def write(path, text):
         f.write(text)
 
 
+RUNNING = []  # the yubind processes started, stopped in main's finally whatever happens
+
+
 def start(yubind, root, log, starts):
     p = subprocess.Popen([yubind, "-r", root], stdout=subprocess.DEVNULL, stderr=log)
+    RUNNING.append(p)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -148,6 +152,10 @@ def main():
               % (m.group(1), m.group(2)))
         print("yubind: " + stopped.split("\t", 3)[3].strip())
     finally:
+        for q in RUNNING:
+            if q.poll() is None:  # a failed run must not leave yubind behind
+                q.kill()
+                q.wait(10)
         sink.send_signal(signal.SIGTERM)
         sink.wait(10)
         sink_out.close()
