@@ -18,11 +18,15 @@
  * connection per domain carries all of them (batches of 100), and an idle
  * connection is kept QueueIdleConnection for the next message to the same
  * domain. Connection limits: QueueWorkers in all, QueueMaxPerDomain and
- * QueueMaxPerIP. After each domain's attempt the envelope is rewritten
- * (fsync + rename) with every recipient's state: a crash can only repeat a
- * delivery the remote acknowledged in the instant before that write, and
- * the log says so ("accepted by ..." without the "state saved" after it).
- * A claim untouched for QueueClaimTimeout (its runner died) is released.
+ * QueueMaxPerIP; a runner at a limit waits (up to 30 s) for a slot or an
+ * idle connection. The outcome of each domain's attempt is made durable
+ * before the next domain is tried (the envelope rewritten: write, fsync,
+ * rename), and after the last one in a single step: the envelope removed
+ * (unlink, directory fsync) when nothing waits, else rewritten and moved
+ * back to queue/. A crash can therefore only repeat a delivery the remote
+ * had stored before that step; the log shows it ("accepted by ..." or
+ * nothing, without "state saved" or "done" after it). A claim untouched for
+ * QueueClaimTimeout (its runner died) is released to queue/.
  */
 #ifndef YB_QUEUE_H
 #define YB_QUEUE_H
