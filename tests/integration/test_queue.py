@@ -294,6 +294,44 @@ class Delivery(Base):
         (fid,) = s.spool("frozen")
         self.assertIn(fid, s.spool("msg"))
 
+    def test_ipv6_first_then_ipv4(self):
+        """An MX host's AAAA address is tried before its A address."""
+        rx6 = yb_receiver.Receiver("::1", self.rx.port)
+        try:
+            self.dns.zone["six.test"] = {"MX": [(10, "mx.six.test")]}
+            self.dns.zone["mx.six.test"] = {"AAAA": ["::1"], "A": ["127.0.0.3"]}
+            # Nothing listens on [::1] for the second domain: IPv4 next.
+            self.dns.zone["four.test"] = {"MX": [(10, "mx.four.test")]}
+            self.dns.zone["mx.four.test"] = {"AAAA": ["::1"], "A": ["127.0.0.2"]}
+            self.sender = s = Sender(self.dns, self.rx.port)
+            s.send("alice@sender.test", ["x@six.test"], msg("v6"))
+            wait_until(lambda: rx6.messages, what="delivery over IPv6")
+            self.assertIn("relay=mx.six.test[::1]", s.srv.log("queue"))
+            self.assertNotIn("127.0.0.3", s.srv.log("queue"))
+            rx6.stop()
+            rx6 = None
+            s.send("alice@sender.test", ["y@four.test"], msg("v4"))
+            wait_until(lambda: self.rx.messages, what="delivery over IPv4")
+            log = s.srv.log("queue")
+            self.assertIn("mx.four.test [::1]: 4.4.1 cannot connect", log)
+            self.assertIn("to=<y@four.test> relay=mx.four.test[127.0.0.2]", log)
+        finally:
+            if rx6 is not None:
+                rx6.stop()
+
+    def test_dns_failures_are_temporary(self):
+        self.dns.zone["servfail.test"] = "SERVFAIL"
+        self.dns.zone["silent.test"] = "DROP"
+        self.sender = s = Sender(self.dns, self.rx.port,
+                                 '"DnsTimeout"\t"1s"\n"QueueRetrySchedule"\t"1h"\n')
+        s.send("alice@sender.test", ["x@servfail.test", "y@silent.test"], msg("dnsfail"))
+        wait_until(lambda: "next attempt in 3600s" in s.srv.log("queue"), timeout=30,
+                   what="both deferred")
+        log = s.srv.log("queue")
+        self.assertIn("domain servfail.test: 4.4.3 DNS lookup of MX servfail.test failed", log)
+        self.assertIn("domain silent.test: 4.4.3 DNS lookup of MX silent.test failed", log)
+        self.assertEqual(s.maildir(), [])  # temporary: no bounce
+
     def test_null_mx_and_nxdomain_fail_at_once(self):
         self.sender = s = Sender(self.dns, self.rx.port)
         s.send("alice@sender.test", ["x@nomail.test", "y@nowhere.test"], msg("nomail"))

@@ -3,8 +3,10 @@
 Zone data is a dict {name: {"MX": [(pref, host)], "A": [ip], "AAAA": [ip]}}
 (names lower case, without the final dot); a name not in it is NXDOMAIN,
 a name without the asked type answers NOERROR with no records (NODATA).
-An MX host "." is the null MX of RFC 7505. Names can be changed while it
-runs (dns.zone[...] = ...). Every query is counted in dns.queries."""
+An MX host "." is the null MX of RFC 7505. A name whose node is "SERVFAIL"
+is answered with SERVFAIL, "DROP" not at all (a resolver time-out). Names
+can be changed while it runs (dns.zone[...] = ...). Every query is counted
+in dns.queries."""
 
 import socket
 import struct
@@ -61,6 +63,10 @@ class DnsServer:
         node = self.zone.get(name)
         answers = []
         rcode = 0
+        if node == "DROP":
+            return None
+        if node == "SERVFAIL":
+            node, rcode = {}, 2
         if node is None:
             rcode = 3
         else:
@@ -90,7 +96,9 @@ class DnsServer:
             except OSError:
                 return
             try:
-                self.sock.sendto(self._answer(msg), peer)
+                answer = self._answer(msg)
+                if answer is not None:
+                    self.sock.sendto(answer, peer)
             except Exception:  # a malformed query gets no answer
                 pass
 
