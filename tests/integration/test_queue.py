@@ -62,8 +62,11 @@ class Sender:
             self.start()
 
     def start(self, errname="stderr.txt", extra_args=()):
+        # logs/yubind.log keeps earlier runs' lines: wait for one more start.
+        before = self.srv.log("yubind").count("started on") if self.srv else 0
         self.srv = h.Server(self.root, extra_args, errname=errname)
-        self.srv.wait_for(lambda: "started on" in self.srv.log("yubind"), what="start-up")
+        self.srv.wait_for(lambda: self.srv.log("yubind").count("started on") > before,
+                          what="start-up")
         self.ports = h.read_ports(self.root)
         return self.srv
 
@@ -595,6 +598,98 @@ class HostileRemote(Base):
         status, _ = report_parts(s.maildir()[0])
         self.assertIn("Status: 5.6.3", status)
         self.assertFalse(any(ln.upper().startswith("MAIL") for ln in srv.lines))
+
+
+def data_server(ehlo, state):
+    """A ScriptedServer reply function: EHLO answers ehlo, the message is taken."""
+    def reply(line):
+        u = line.upper()
+        if state.get("data"):
+            if line == ".":
+                state["data"] = False
+                state.setdefault("got", []).append("message")
+                return b"250 ok\r\n"
+            return b""
+        if u.startswith("EHLO"):
+            return ehlo
+        if u == "DATA":
+            state["data"] = True
+            return b"354 go\r\n"
+        if u == "QUIT":
+            return None
+        return b"250 ok\r\n"
+    return reply
+
+
+class DsnParameters(Base):
+    def setUp(self):
+        super().setUp()
+        self.dns.zone["dsn.test"] = {"MX": [(10, "mx.dsn.test")]}
+        self.dns.zone["mx.dsn.test"] = {"A": ["127.0.0.7"]}
+
+    def send_with_dsn(self, s):
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        c.ehlo()
+        c.mail("alice@sender.test", ["RET=HDRS", "ENVID=id+2B1"])
+        c.rcpt("x@dsn.test", ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;X+40dsn.test"])
+        c.data(msg("dsn-params"))
+        c.quit()
+
+    def test_passed_on_when_offered(self):
+        state = {}
+        srv = ScriptedServer("127.0.0.7", self.rx.port, data_server(
+            b"250-mx.dsn.test\r\n250-PIPELINING\r\n250 DSN\r\n", state))
+        self.addCleanup(srv.close)
+        self.sender = s = Sender(self.dns, self.rx.port)
+        self.send_with_dsn(s)
+        wait_until(lambda: state.get("got"), what="delivery")
+        wait_until(s.idle, what="empty queue")
+        self.assertIn("MAIL FROM:<alice@sender.test> RET=HDRS ENVID=id+2B1", srv.lines)
+        # xtext: '+' and '=' are encoded, '@' is not (RFC 3461 4).
+        self.assertIn("RCPT TO:<x@dsn.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;X@dsn.test",
+                      srv.lines)
+        self.assertEqual(s.maildir(), [])  # the remote reports success itself
+
+    def test_relayed_dsn_when_not_offered(self):
+        state = {}
+        srv = ScriptedServer("127.0.0.7", self.rx.port, data_server(
+            b"250-mx.dsn.test\r\n250 PIPELINING\r\n", state))
+        self.addCleanup(srv.close)
+        self.sender = s = Sender(self.dns, self.rx.port)
+        self.send_with_dsn(s)
+        wait_until(lambda: s.maildir(), what="the relayed DSN")
+        self.assertIn("MAIL FROM:<alice@sender.test>", srv.lines)
+        self.assertIn("RCPT TO:<x@dsn.test>", srv.lines)
+        status, original = report_parts(s.maildir()[0])
+        self.assertIn("Action: relayed", status)
+        self.assertIn("Status: 2.0.0", status)
+        self.assertIn("Original-Recipient: rfc822; X@dsn.test", status)
+        self.assertEqual(original.get_content_type(), "text/rfc822-headers")
+
+
+class StartupCleanup(Base):
+    def test_crash_leftovers_removed_at_start(self):
+        self.sender = s = Sender(self.dns, self.rx.port, '"QueueCleanupAge"\t"60s"\n',
+                                 workers=0)
+        s.send("alice@sender.test", ["x@a.test"], msg("keep"))
+        (kept,) = s.spool("queue")
+        s.srv.stop()
+        spool = os.path.join(s.root, "spool")
+        old = time.time() - 600
+        files = {"tmp/Old1.msg": old, "tmp/Young1.msg": None, "msg/Orphan1": old,
+                 "msg/Young2": None}
+        for name, when in files.items():
+            with open(os.path.join(spool, name), "w") as f:
+                f.write("x")
+            if when:
+                os.utime(os.path.join(spool, name), (when, when))
+        os.utime(os.path.join(spool, "msg", kept), (old, old))  # old but queued
+        s.start("stderr-2.txt")
+        self.assertEqual(sorted(os.listdir(os.path.join(spool, "tmp"))), ["Young1.msg"])
+        self.assertEqual(sorted(s.spool("msg")), sorted(["Young2", kept]))
+        log = s.srv.log("queue")
+        self.assertIn("removed crash leftover tmp/Old1.msg", log)
+        self.assertIn("removed crash leftover msg/Orphan1", log)
 
 
 class OpportunisticTlsFallback(Base):
