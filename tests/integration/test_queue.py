@@ -194,6 +194,23 @@ class Delivery(Base):
         self.assertEqual(len({m["conn"] for m in self.rx.messages}), 1)
         self.assertNotIn("connection limit", s.srv.log("queue"))
 
+    def test_per_ip_limit_across_domains(self):
+        """a.test and implicit.test share 127.0.0.2: with one connection per
+        IP allowed, the runners never hold two at once (an idle one for the
+        other domain is closed to make room)."""
+        self.sender = s = Sender(self.dns, self.rx.port, '"QueueMaxPerIP"\t"1"\n', workers=0)
+        c = smtplib.SMTP("127.0.0.1", s.ports["SmtpListen"], timeout=20)
+        for i in range(8):
+            c.sendmail("alice@sender.test", ["u%d@%s" % (i, ("a.test", "implicit.test")[i % 2])],
+                       msg("ip%d" % i))
+        c.quit()
+        s.srv.stop()
+        s.set_var("QueueWorkers", "4")
+        self.rx.most_open = self.rx.open_now
+        s.start("stderr-2.txt")
+        wait_until(lambda: len(self.rx.messages) == 8 and s.idle(), what="all delivered")
+        self.assertEqual(self.rx.most_open, 1)
+
     def test_mx_fallback_and_implicit_mx(self):
         self.sender = s = Sender(self.dns, self.rx.port)
         s.send("alice@sender.test", ["x@b.test"], msg("fallback"))

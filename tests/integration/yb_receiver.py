@@ -55,7 +55,14 @@ class CountingSMTP(SMTP):
     def connection_made(self, transport):
         with self.owner.lock:
             self.owner.connections += 1
+            self.owner.open_now += 1
+            self.owner.most_open = max(self.owner.most_open, self.owner.open_now)
         super().connection_made(transport)
+
+    def connection_lost(self, error):
+        with self.owner.lock:
+            self.owner.open_now -= 1
+        super().connection_lost(error)
 
 
 def free_port(host):
@@ -70,6 +77,8 @@ class Receiver:
         self.lock = threading.Lock()
         self.messages = []
         self.connections = 0
+        self.open_now = 0    # connections open at this moment
+        self.most_open = 0   # the most open at once
         self.rcpt_reply = None
         self.data_reply = None
         self.delay = 0.0  # seconds before answering the data
