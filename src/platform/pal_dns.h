@@ -40,13 +40,13 @@ enum pal_dns_type {
 
 struct pal_dns_rr {
     uint16_t type;
-    uint16_t pref;                /* MX: preference */
+    uint16_t pref; /* MX: preference */
     uint32_t ttl;
-    char name[PAL_DNS_NAME_MAX];  /* MX: the exchange, without the final dot */
-    size_t len;                   /* bytes in data */
+    char name[PAL_DNS_NAME_MAX];          /* MX: the exchange, without the final dot */
+    size_t len;                           /* bytes in data */
     unsigned char data[PAL_DNS_DATA_MAX]; /* A: 4 bytes, AAAA: 16, TXT: the
-                                   * character-strings each with its length
-                                   * byte (wire form), TLSA: wire rdata */
+                                           * character-strings each with its length
+                                           * byte (wire form), TLSA: wire rdata */
 };
 
 struct pal_dns_answer {

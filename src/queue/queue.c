@@ -108,8 +108,8 @@ static void log_append(const char *root, const char *id, const void *data, size_
     pal_fs_close(&f);
 }
 
-void queue_notev(const char *root, const char *id, struct yb_buf *pending,
-                 enum yb_log_level level, const char *fmt, va_list ap)
+void queue_notev(const char *root, const char *id, struct yb_buf *pending, enum yb_log_level level,
+                 const char *fmt, va_list ap)
 {
     char line[1200], ts[64], rec[1300];
     int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -273,8 +273,8 @@ struct smtpc_conn *queue_pool_take(struct yb_queue *q, const char *domain, char 
     return c;
 }
 
-void queue_pool_put(struct yb_queue *q, const struct yb_vars *v, const char *domain,
-                    const char *ip, struct smtpc_conn *c)
+void queue_pool_put(struct yb_queue *q, const struct yb_vars *v, const char *domain, const char *ip,
+                    struct smtpc_conn *c)
 {
     bool keep = yb_vars_num(v, YB_VAR_QueueIdleConnection) > 0;
     pal_mutex_lock(&q->lock);
@@ -501,8 +501,8 @@ static void cleanup_leftovers(struct yb_queue *q, int64_t age_s)
                 bool referenced = false;
                 static const char *const envdirs[] = { "queue", "active", "frozen" };
                 for (size_t k = 0; k < 3 && !referenced; k++)
-                    referenced = queue_path(q, other, envdirs[k], ent.name) == 0 &&
-                                 pal_file_exists(other);
+                    referenced =
+                        queue_path(q, other, envdirs[k], ent.name) == 0 && pal_file_exists(other);
                 if (referenced)
                     continue;
             }

@@ -78,8 +78,8 @@ static int append_original(struct yb_buf *out, const char *path, bool headers_on
     size_t n = len;
     if (headers_only) {
         for (size_t i = 0; i + 1 < len; i++) {
-            if (data[i] == '\n' && (data[i + 1] == '\n' || (data[i + 1] == '\r' && i + 2 < len &&
-                                                            data[i + 2] == '\n'))) {
+            if (data[i] == '\n' && (data[i + 1] == '\n' ||
+                                    (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n'))) {
                 n = i + 1;
                 break;
             }
@@ -111,39 +111,40 @@ int yb_dsn_format(const struct yb_dsn *d, struct yb_buf *out)
         memset(rnd, 0, sizeof rnd);
     snprintf(boundary, sizeof boundary, "%s/%02x%02x%02x%02x%02x%02x%02x%02x/%s", d->queue_id,
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], d->reporting_mta);
-    const char *subject = any_failed ? "Undelivered Mail Returned to Sender"
+    const char *subject = any_failed    ? "Undelivered Mail Returned to Sender"
                           : any_delayed ? "Delayed Mail (still being retried)"
                                         : "Successful Mail Delivery Report";
-    rc |= yb_buf_printf(out,
-                        "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-                        "To: <%s>\r\n"
-                        "Subject: %s\r\n"
-                        "Date: %s\r\n"
-                        "Message-ID: <%s.dsn.%02x%02x%02x%02x@%s>\r\n"
-                        "Auto-Submitted: auto-replied\r\n"
-                        "MIME-Version: 1.0\r\n"
-                        "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-                        "\tboundary=\"%s\"\r\n"
-                        "%s"
-                        "\r\n"
-                        "This is a MIME-encapsulated message.\r\n\r\n"
-                        "--%s\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-                        "This is the mail system at %s.\r\n\r\n",
-                        d->reporting_mta, d->to, subject, now, d->queue_id, rnd[0], rnd[1],
-                        rnd[2], rnd[3], d->reporting_mta, boundary,
-                        d->eightbit && !d->headers_only ? "Content-Transfer-Encoding: 8bit\r\n"
-                                                        : "",
-                        boundary, d->reporting_mta);
+    rc |=
+        yb_buf_printf(out,
+                      "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+                      "To: <%s>\r\n"
+                      "Subject: %s\r\n"
+                      "Date: %s\r\n"
+                      "Message-ID: <%s.dsn.%02x%02x%02x%02x@%s>\r\n"
+                      "Auto-Submitted: auto-replied\r\n"
+                      "MIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+                      "\tboundary=\"%s\"\r\n"
+                      "%s"
+                      "\r\n"
+                      "This is a MIME-encapsulated message.\r\n\r\n"
+                      "--%s\r\n"
+                      "Content-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                      "This is the mail system at %s.\r\n\r\n",
+                      d->reporting_mta, d->to, subject, now, d->queue_id, rnd[0], rnd[1], rnd[2],
+                      rnd[3], d->reporting_mta, boundary,
+                      d->eightbit && !d->headers_only ? "Content-Transfer-Encoding: 8bit\r\n" : "",
+                      boundary, d->reporting_mta);
     if (any_failed)
         rc |= yb_buf_printf(out, "Your message could not be delivered to one or more "
                                  "recipients. It is attached below.\r\n\r\n");
     if (any_delayed)
-        rc |= yb_buf_printf(out,
-                            "Your message has not been delivered yet to one or more recipients. "
-                            "Delivery will be retried until %s; you need not send it again.\r\n\r\n",
-                            until);
+        rc |=
+            yb_buf_printf(out,
+                          "Your message has not been delivered yet to one or more recipients. "
+                          "Delivery will be retried until %s; you need not send it again.\r\n\r\n",
+                          until);
     for (size_t i = 0; i < d->n; i++) {
         const struct yb_dsn_rcpt *r = &d->r[i];
         rc |= yb_buf_printf(out, "<%s>: %s\r\n", r->addr,
@@ -160,8 +161,7 @@ int yb_dsn_format(const struct yb_dsn *d, struct yb_buf *out)
                         boundary, d->reporting_mta);
     if (d->envid[0] != '\0')
         rc |= yb_buf_printf(out, "Original-Envelope-Id: %s\r\n", d->envid);
-    rc |= yb_buf_printf(out, "X-Yubin-Queue-ID: %s\r\nArrival-Date: %s\r\n", d->queue_id,
-                        arrival);
+    rc |= yb_buf_printf(out, "X-Yubin-Queue-ID: %s\r\nArrival-Date: %s\r\n", d->queue_id, arrival);
     for (size_t i = 0; i < d->n; i++) {
         const struct yb_dsn_rcpt *r = &d->r[i];
         char code[16];
@@ -172,10 +172,9 @@ int yb_dsn_format(const struct yb_dsn *d, struct yb_buf *out)
         rc |= yb_buf_printf(out, "\r\nFinal-Recipient: rfc822; %s\r\n", r->addr);
         if (r->orcpt[0] != '\0') {
             const char *semi = strchr(r->orcpt, ';');
-            rc |= yb_buf_printf(out, "Original-Recipient: %.*s; %s\r\n",
-                                semi != NULL ? (int)(semi - r->orcpt) : 6,
-                                semi != NULL ? r->orcpt : "rfc822",
-                                semi != NULL ? semi + 1 : r->orcpt);
+            rc |= yb_buf_printf(
+                out, "Original-Recipient: %.*s; %s\r\n", semi != NULL ? (int)(semi - r->orcpt) : 6,
+                semi != NULL ? r->orcpt : "rfc822", semi != NULL ? semi + 1 : r->orcpt);
         }
         rc |= yb_buf_printf(out, "Action: %s\r\nStatus: %s\r\n",
                             r->action == YB_DSN_FAILED    ? "failed"
@@ -210,7 +209,7 @@ static int deliver(struct yb_config *cfg, const char *root, const char *to, cons
     struct yb_address_book book;
     struct yb_resolution *res = malloc(sizeof *res);
     struct yb_maildir_dest *dests = NULL;
-    char (*paths)[PAL_PATH_MAX] = NULL;
+    char(*paths)[PAL_PATH_MAX] = NULL;
     struct yb_delivery *dl = NULL;
     size_t nd = 0;
     int rc = 0;

@@ -23,12 +23,12 @@ struct attempt {
     struct yb_envelope env;
     uint64_t size;
     int64_t now;
-    bool busy;          /* a connection limit kept some recipients from an attempt */
-    bool interrupted;   /* stopped before every domain was tried */
-    bool *failed_now;   /* per recipient: failed in this attempt */
-    bool *relayed;      /* per recipient: NOTIFY=SUCCESS to a server without DSN */
+    bool busy;                        /* a connection limit kept some recipients from an attempt */
+    bool interrupted;                 /* stopped before every domain was tried */
+    bool *failed_now;                 /* per recipient: failed in this attempt */
+    bool *relayed;                    /* per recipient: NOTIFY=SUCCESS to a server without DSN */
     char (*remote)[PAL_DNS_NAME_MAX]; /* per recipient: the server that answered last */
-    struct yb_buf notes;                /* log lines waiting for the message's log file */
+    struct yb_buf notes;              /* log lines waiting for the message's log file */
 };
 
 /* Most bytes of log lines one attempt keeps for the message's log file. */
@@ -103,8 +103,7 @@ static int save(struct attempt *a)
         rc = pal_file_replace(a->active, text, len);
     free(text);
     if (rc != 0)
-        note(a, YB_LOG_ERROR, "cannot save the delivery state: %s",
-                   yb_strerror(rc));
+        note(a, YB_LOG_ERROR, "cannot save the delivery state: %s", yb_strerror(rc));
     return rc;
 }
 
@@ -133,9 +132,8 @@ struct lazy_route {
 
 /* Opens a connection to the first target that takes one. */
 static struct smtpc_conn *connect_any(struct attempt *a, const char *domain,
-                                      const struct yb_route *route,
-                                      const struct queue_relay *relay, char *ip_r,
-                                      struct smtpc_status *st)
+                                      const struct yb_route *route, const struct queue_relay *relay,
+                                      char *ip_r, struct smtpc_status *st)
 {
     struct smtpc_opts o;
     memset(&o, 0, sizeof o);
@@ -171,13 +169,12 @@ static struct smtpc_conn *connect_any(struct attempt *a, const char *domain,
         }
         smtpc_close(&c, rc != YB_ECLOSED);
         queue_slot_release(a->q, domain, ip);
-        note(a, YB_LOG_INFO, "%s [%s]: %s", route->t[t].host, ip,
-                   st->text);
+        note(a, YB_LOG_INFO, "%s [%s]: %s", route->t[t].host, ip, st->text);
     }
     if (!any_tried) {
         a->busy = true;
-        snprintf(st->text, sizeof st->text,
-                 "4.4.5 connection limit for %s reached; retrying soon", domain);
+        snprintf(st->text, sizeof st->text, "4.4.5 connection limit for %s reached; retrying soon",
+                 domain);
         st->code = 451;
         st->permanent = false;
     }
@@ -207,8 +204,9 @@ static void deliver_batch(struct attempt *a, const char *domain, struct lazy_rou
     struct smtpc_status st;
     char ip[PAL_ADDR_TEXT_MAX];
     memset(&st, 0, sizeof st);
-    struct smtpc_msg m = { a->env.from, a->env.ret, a->env.envid,
-                           strcmp(a->env.body, "8BITMIME") == 0, a->env.smtputf8, a->size,
+    struct smtpc_msg m = { a->env.from,     a->env.ret,
+                           a->env.envid,    strcmp(a->env.body, "8BITMIME") == 0,
+                           a->env.smtputf8, a->size,
                            a->msg };
     for (int tries = 0; tries < 2; tries++) {
         bool reused = true;
@@ -223,9 +221,8 @@ static void deliver_batch(struct attempt *a, const char *domain, struct lazy_rou
                 enum yb_rcpt_state s = lr->st == YB_ROUTE_PERM ? YB_RCPT_FAILED : YB_RCPT_DEFERRED;
                 for (size_t k = 0; k < n; k++)
                     set_result(a, idx[k], s, lr->r.why, true);
-                note(a, YB_LOG_INFO, "domain %s: %s (%u recipient(s) %s)",
-                           domain, lr->r.why, (unsigned)n,
-                           s == YB_RCPT_FAILED ? "failed" : "deferred");
+                note(a, YB_LOG_INFO, "domain %s: %s (%u recipient(s) %s)", domain, lr->r.why,
+                     (unsigned)n, s == YB_RCPT_FAILED ? "failed" : "deferred");
                 return;
             }
             /* At a connection limit, wait for a slot or an idle connection:
@@ -269,9 +266,8 @@ static void deliver_batch(struct attempt *a, const char *domain, struct lazy_rou
         bool accepted = false;
         int rc = smtpc_send(c, &m, rc_in, n, &accepted);
         if (accepted)
-            note(a, YB_LOG_INFO,
-                       "accepted by %s [%s] for %u recipient(s) at %s; saving state",
-                       smtpc_host(c), ip, (unsigned)n, domain);
+            note(a, YB_LOG_INFO, "accepted by %s [%s] for %u recipient(s) at %s; saving state",
+                 smtpc_host(c), ip, (unsigned)n, domain);
         if (rc != 0 && reused && !accepted && tries == 0) {
             /* A stale pooled connection: once more on a fresh one. */
             smtpc_close(&c, false);
@@ -289,10 +285,12 @@ static void deliver_batch(struct attempt *a, const char *domain, struct lazy_rou
             set_result(a, i, s, res->text, true);
             if (s == YB_RCPT_SENT && !dsn && notify_has(a->env.rcpt[i].notify, "SUCCESS"))
                 a->relayed[i] = true;
-            note(a, YB_LOG_INFO, "to=<%s> relay=%s[%s]%s result=%s %s",
-                       a->env.rcpt[i].addr, smtpc_host(c), ip, smtpc_is_tls(c) ? " tls" : "",
-                       s == YB_RCPT_SENT ? "sent" : s == YB_RCPT_FAILED ? "failed" : "deferred",
-                       res->text);
+            note(a, YB_LOG_INFO, "to=<%s> relay=%s[%s]%s result=%s %s", a->env.rcpt[i].addr,
+                 smtpc_host(c), ip, smtpc_is_tls(c) ? " tls" : "",
+                 s == YB_RCPT_SENT     ? "sent"
+                 : s == YB_RCPT_FAILED ? "failed"
+                                       : "deferred",
+                 res->text);
         }
         if (rc == 0) {
             queue_pool_put(a->q, a->v, domain, ip, c);
@@ -341,15 +339,25 @@ static void send_dsn(struct attempt *a, enum yb_dsn_action action, const bool *p
         r[k].action = action;
         k++;
     }
-    struct yb_dsn d = { a->q->host, a->env.from, a->env.envid, a->id, a->env.arrival, a->now,
-                        retry_until, strcmp(a->env.ret, "HDRS") == 0,
-                        strcmp(a->env.body, "8BITMIME") == 0, a->msg, n, r };
+    struct yb_dsn d = { a->q->host,
+                        a->env.from,
+                        a->env.envid,
+                        a->id,
+                        a->env.arrival,
+                        a->now,
+                        retry_until,
+                        strcmp(a->env.ret, "HDRS") == 0,
+                        strcmp(a->env.body, "8BITMIME") == 0,
+                        a->msg,
+                        n,
+                        r };
     int rc = yb_dsn_send(a->cfg, a->q->root, &d);
-    note(a, rc == 0 ? YB_LOG_INFO : YB_LOG_ERROR,
-               "%s DSN for %u recipient(s) to <%s>%s%s",
-               action == YB_DSN_FAILED ? "failure" : action == YB_DSN_DELAYED ? "delay" : "relay",
-               (unsigned)n, a->env.from, rc == 0 ? "" : ": cannot send: ",
-               rc == 0 ? "" : yb_strerror(rc));
+    note(a, rc == 0 ? YB_LOG_INFO : YB_LOG_ERROR, "%s DSN for %u recipient(s) to <%s>%s%s",
+         action == YB_DSN_FAILED    ? "failure"
+         : action == YB_DSN_DELAYED ? "delay"
+                                    : "relay",
+         (unsigned)n, a->env.from,
+         rc == 0 ? "" : ": cannot send: ", rc == 0 ? "" : yb_strerror(rc));
     free(r);
 }
 
@@ -430,7 +438,7 @@ static void finish(struct attempt *a)
             pal_fs_rename(a->active, queue_file) == 0) {
             yb_log_info("queue", "%s: state saved", a->id);
             note(a, YB_LOG_INFO, "%u recipient(s) waiting; next attempt in %llds",
-                       (unsigned)waiting, (long long)(next - a->now));
+                 (unsigned)waiting, (long long)(next - a->now));
         }
         /* The message stays: its log file gets this attempt's lines. */
         queue_note_flush(q->root, a->id, &a->notes);

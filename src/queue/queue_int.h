@@ -74,8 +74,8 @@ void queue_note(const char *root, const char *id, enum yb_log_level level, const
  * file of its own: creating and deleting one per message costs more than
  * the delivery's own disk work). queue_note_flush appends what waits.
  */
-void queue_notev(const char *root, const char *id, struct yb_buf *pending,
-                 enum yb_log_level level, const char *fmt, va_list ap) YB_PRINTF(5, 0);
+void queue_notev(const char *root, const char *id, struct yb_buf *pending, enum yb_log_level level,
+                 const char *fmt, va_list ap) YB_PRINTF(5, 0);
 void queue_note_flush(const char *root, const char *id, struct yb_buf *pending);
 
 /* Delivers (an attempt at) one claimable message: queue_deliver.c. */
@@ -96,8 +96,8 @@ void queue_slot_wait(struct yb_queue *q, unsigned ms);
 /* An idle connection to domain, or NULL; ip_r gets its address. */
 struct smtpc_conn *queue_pool_take(struct yb_queue *q, const char *domain, char *ip_r);
 /* Keeps an idle connection (or closes it when the pool is full or idle time is 0). */
-void queue_pool_put(struct yb_queue *q, const struct yb_vars *v, const char *domain,
-                    const char *ip, struct smtpc_conn *c);
+void queue_pool_put(struct yb_queue *q, const struct yb_vars *v, const char *domain, const char *ip,
+                    struct smtpc_conn *c);
 
 void queue_count(struct yb_queue *q, uint64_t *counter, uint64_t n);
 

@@ -76,10 +76,10 @@ size_t yb_mx_add_host(const char *servers, unsigned timeout_ms, const char *host
             if (pick[k]->len == 4)
                 snprintf(ip, sizeof ip, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
             else if (pick[k]->len == 16)
-                snprintf(ip, sizeof ip,
-                         "%x:%x:%x:%x:%x:%x:%x:%x", (b[0] << 8) | b[1], (b[2] << 8) | b[3],
-                         (b[4] << 8) | b[5], (b[6] << 8) | b[7], (b[8] << 8) | b[9],
-                         (b[10] << 8) | b[11], (b[12] << 8) | b[13], (b[14] << 8) | b[15]);
+                snprintf(ip, sizeof ip, "%x:%x:%x:%x:%x:%x:%x:%x", (b[0] << 8) | b[1],
+                         (b[2] << 8) | b[3], (b[4] << 8) | b[5], (b[6] << 8) | b[7],
+                         (b[8] << 8) | b[9], (b[10] << 8) | b[11], (b[12] << 8) | b[13],
+                         (b[14] << 8) | b[15]);
             else
                 continue;
             struct yb_route_target *t = &r->t[r->n];

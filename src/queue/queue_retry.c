@@ -29,10 +29,23 @@ int yb_retry_parse(const char *text, struct yb_retry *r)
             return YB_EINVAL;
         int64_t unit = 1;
         switch (*p) {
-        case 's': case 'S': p++; break;
-        case 'm': case 'M': unit = 60; p++; break;
-        case 'h': case 'H': unit = 3600; p++; break;
-        case 'd': case 'D': unit = 86400; p++; break;
+        case 's':
+        case 'S': p++; break;
+        case 'm':
+        case 'M':
+            unit = 60;
+            p++;
+            break;
+        case 'h':
+        case 'H':
+            unit = 3600;
+            p++;
+            break;
+        case 'd':
+        case 'D':
+            unit = 86400;
+            p++;
+            break;
         default: break;
         }
         v *= unit;

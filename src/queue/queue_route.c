@@ -160,8 +160,7 @@ enum yb_route_status queue_route(const char *root, const struct yb_vars *v, cons
             }
             int drc = 0;
             if (yb_mx_add_host(servers, timeout, host, hport, route, &drc) == 0) {
-                snprintf(route->why, sizeof route->why, "4.4.3 smarthost %s has no address",
-                         host);
+                snprintf(route->why, sizeof route->why, "4.4.3 smarthost %s has no address", host);
                 return YB_ROUTE_TEMP;
             }
             return YB_ROUTE_OK;

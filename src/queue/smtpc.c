@@ -26,9 +26,9 @@
 
 /* Longest command line we build. */
 #define SMTPC_LIMIT_COMMAND 2048
-#define IN_BUF  8192
-#define OUT_BUF (SMTPC_MAX_RCPTS * 700 + 2 * SMTPC_LIMIT_COMMAND)
-#define READ_CHUNK (64u * 1024)
+#define IN_BUF              8192
+#define OUT_BUF             (SMTPC_MAX_RCPTS * 700 + 2 * SMTPC_LIMIT_COMMAND)
+#define READ_CHUNK          (64u * 1024)
 
 struct smtpc_conn {
     pal_sock sock;
@@ -329,8 +329,7 @@ static void parse_ehlo(struct smtpc_ext *e, const struct smtpc_reply *r)
                 for (size_t i = 4; i + 5 <= n; i++)
                     if (p[i - 1] == ' ' && word_is(p + i, "PLAIN"))
                         e->auth_plain = true;
-            }
-            else if (word_is(p, "SIZE")) {
+            } else if (word_is(p, "SIZE")) {
                 uint64_t v = 0;
                 const char *q = p + 4;
                 while (*q == ' ')
@@ -408,8 +407,8 @@ static int start_tls(struct smtpc_conn *c, struct smtpc_status *st)
     SSL_set_tlsext_host_name(c->ssl, c->host);
     if (verify)
         SSL_set1_host(c->ssl, c->host);
-    unsigned t = c->opts.max_wait_ms > 0 && c->opts.max_wait_ms < T_MAIL ? c->opts.max_wait_ms
-                                                                         : T_MAIL;
+    unsigned t =
+        c->opts.max_wait_ms > 0 && c->opts.max_wait_ms < T_MAIL ? c->opts.max_wait_ms : T_MAIL;
     uint64_t deadline = pal_time_mono_ms() + t;
     for (;;) {
         int r2 = SSL_connect(c->ssl);

@@ -24,24 +24,24 @@
 #define SMTPC_STATUS_MAX 400
 
 enum smtpc_tls {
-    SMTPC_TLS_NONE,   /* never STARTTLS */
-    SMTPC_TLS_MAY,    /* STARTTLS when offered, any certificate; plaintext otherwise */
+    SMTPC_TLS_NONE,    /* never STARTTLS */
+    SMTPC_TLS_MAY,     /* STARTTLS when offered, any certificate; plaintext otherwise */
     SMTPC_TLS_ENCRYPT, /* STARTTLS required (fail closed), any certificate */
-    SMTPC_TLS_VERIFY  /* STARTTLS required with a certificate valid for the host name */
+    SMTPC_TLS_VERIFY   /* STARTTLS required with a certificate valid for the host name */
 };
 
 struct smtpc_opts {
-    const char *helo;      /* our name for EHLO */
+    const char *helo; /* our name for EHLO */
     enum smtpc_tls tls;
-    unsigned connect_ms;   /* TCP connect */
-    unsigned max_wait_ms;  /* cap on every RFC 5321 time-out (tests make it short) */
+    unsigned connect_ms;  /* TCP connect */
+    unsigned max_wait_ms; /* cap on every RFC 5321 time-out (tests make it short) */
 };
 
 /* A failure or a reply, for logs and bounces. */
 struct smtpc_status {
-    unsigned code;   /* the SMTP reply code, or 421/451-class for local failures */
-    bool permanent;  /* 5xx */
-    bool tls_failed; /* smtpc_open: STARTTLS was tried and failed */
+    unsigned code;               /* the SMTP reply code, or 421/451-class for local failures */
+    bool permanent;              /* 5xx */
+    bool tls_failed;             /* smtpc_open: STARTTLS was tried and failed */
     char text[SMTPC_STATUS_MAX]; /* "550 5.1.1 text" or "4.4.2 connection lost: ..." */
 };
 
@@ -69,19 +69,19 @@ bool smtpc_is_tls(const struct smtpc_conn *c);
 const char *smtpc_host(const struct smtpc_conn *c);
 
 struct smtpc_msg {
-    const char *from;     /* reverse-path without brackets; "" = <> */
-    const char *ret;      /* DSN RET: "FULL", "HDRS" or "" */
-    const char *envid;    /* DSN ENVID (decoded), or "" */
-    bool eightbit;        /* BODY=8BITMIME */
+    const char *from;  /* reverse-path without brackets; "" = <> */
+    const char *ret;   /* DSN RET: "FULL", "HDRS" or "" */
+    const char *envid; /* DSN ENVID (decoded), or "" */
+    bool eightbit;     /* BODY=8BITMIME */
     bool smtputf8;
-    uint64_t size;        /* bytes of the message file */
-    const char *path;     /* the message file */
+    uint64_t size;    /* bytes of the message file */
+    const char *path; /* the message file */
 };
 
 struct smtpc_rcpt {
     const char *addr;
-    const char *notify; /* DSN NOTIFY or "" */
-    const char *orcpt;  /* DSN ORCPT "type;addr" (decoded) or "" */
+    const char *notify;         /* DSN NOTIFY or "" */
+    const char *orcpt;          /* DSN ORCPT "type;addr" (decoded) or "" */
     struct smtpc_status result; /* out: 250 = delivered, 4xx deferred, 5xx failed */
 };
 

@@ -61,7 +61,8 @@ static enum smtpc_parse_status end_line(struct smtpc_rparser *p)
         return bad(p, "reply line shorter than a code");
     if (l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' || l[2] < '0' || l[2] > '9')
         return bad(p, "reply code is not [2-5][0-5][0-9]");
-    unsigned code = (unsigned)(l[0] - '0') * 100 + (unsigned)(l[1] - '0') * 10 + (unsigned)(l[2] - '0');
+    unsigned code =
+        (unsigned)(l[0] - '0') * 100 + (unsigned)(l[1] - '0') * 10 + (unsigned)(l[2] - '0');
     if (r->nlines > 0 && code != r->code)
         return bad(p, "reply code changes inside a multi-line reply");
     if (r->nlines == SMTPC_LIMIT_REPLY_LINES)

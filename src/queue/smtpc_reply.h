@@ -29,12 +29,12 @@
 enum smtpc_parse_status { SMTPC_REPLY_MORE = 0, SMTPC_REPLY_DONE = 1, SMTPC_REPLY_BAD = -1 };
 
 struct smtpc_reply {
-    unsigned code;   /* 200..559 */
-    unsigned nlines; /* lines in the reply */
-    size_t len;      /* bytes of text */
+    unsigned code;                       /* 200..559 */
+    unsigned nlines;                     /* lines in the reply */
+    size_t len;                          /* bytes of text */
     char text[SMTPC_REPLY_TEXT_MAX + 1]; /* lines' text (after "ddd "), '\n'-joined, NUL-ended;
                                           * cut (not refused) beyond the room */
-    const char *why; /* SMTPC_REPLY_BAD: what was wrong (static) */
+    const char *why;                     /* SMTPC_REPLY_BAD: what was wrong (static) */
 };
 
 struct smtpc_rparser {

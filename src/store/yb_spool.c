@@ -519,8 +519,7 @@ static const struct {
     [R_FROM] = { "from", 2 },         [R_RET] = { "ret", 2 },   [R_ENVID] = { "envid", 2 },
     [R_SMTPUTF8] = { "smtputf8", 2 }, [R_BODY] = { "body", 2 }, [R_CLIENT] = { "client", 2 },
     [R_HELO] = { "helo", 2 },         [R_AUTH] = { "auth", 2 }, [R_NEXT] = { "next", 2 },
-    [R_WARNED] = { "warned", 2 },     [R_RCPT] = { "rcpt", 7 },
-    [R_END] = { "end", 2 },
+    [R_WARNED] = { "warned", 2 },     [R_RCPT] = { "rcpt", 7 }, [R_END] = { "end", 2 },
 };
 
 static int record_kind(const char *name)

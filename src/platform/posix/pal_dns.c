@@ -21,8 +21,8 @@ static int set_servers(res_state st, const char *servers)
 {
     struct pal__dns_server list[PAL_DNS_MAX_SERVERS];
     size_t n = 0;
-    int rc = pal__dns_parse_servers(servers, list, PAL_DNS_MAX_SERVERS < MAXNS ? PAL_DNS_MAX_SERVERS
-                                                                               : MAXNS, &n);
+    int rc = pal__dns_parse_servers(servers, list,
+                                    PAL_DNS_MAX_SERVERS < MAXNS ? PAL_DNS_MAX_SERVERS : MAXNS, &n);
     if (rc != 0)
         return rc == YB_ELIMIT ? YB_EINVAL : rc;
     for (size_t i = 0; i < n; i++) {

@@ -24,8 +24,7 @@ static void test_server_list(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(s[0].ip, "127.0.0.1");
     assert_int_equal(s[0].port, 5353);
-    assert_int_equal(pal__dns_parse_servers("192.0.2.1, 192.0.2.2:65535,192.0.2.3:1", s, 3, &n),
-                     0);
+    assert_int_equal(pal__dns_parse_servers("192.0.2.1, 192.0.2.2:65535,192.0.2.3:1", s, 3, &n), 0);
     assert_int_equal(n, 3);
     assert_int_equal(s[0].port, 53);
     assert_string_equal(s[1].ip, "192.0.2.2");
@@ -34,9 +33,11 @@ static void test_server_list(void **state)
     /* One more than max. */
     assert_int_equal(pal__dns_parse_servers("1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4", s, 3, &n),
                      YB_ELIMIT);
-    const char *bad[] = { "", ",", "1.1.1.1,", "1.1.1.1:", "1.1.1.1:0", "1.1.1.1:65536",
-                          "1.1.1.1:5x", "1.1.1.1:-1",
-                          "an-address-longer-than-the-room-for-one-address-in-the-list" };
+    const char *bad[] = {
+        "",           ",",          "1.1.1.1,",
+        "1.1.1.1:",   "1.1.1.1:0",  "1.1.1.1:65536",
+        "1.1.1.1:5x", "1.1.1.1:-1", "an-address-longer-than-the-room-for-one-address-in-the-list"
+    };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (pal__dns_parse_servers(bad[i], s, 3, &n) != YB_EINVAL)
             fail_msg("\"%s\" was accepted", bad[i]);

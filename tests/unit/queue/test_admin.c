@@ -42,10 +42,18 @@ static void queue_one(const char *from, char id[YB_SPOOL_ID_MAX + 1])
         { "a@x.test", YB_RCPT_DEFERRED, "", "", 3, "451 4.3.0 later" },
         { "b@x.test", YB_RCPT_FAILED, "", "", 1, "550 5.1.1 no" },
     };
-    struct yb_envelope env = { .version = YB_SPOOL_VERSION, .arrival = 1700000000,
-                               .from = (char *)from, .ret = "", .envid = "", .body = "7BIT",
-                               .client = "", .helo = "", .auth = "", .next_attempt = 1700009999,
-                               .nrcpt = 2, .rcpt = r };
+    struct yb_envelope env = { .version = YB_SPOOL_VERSION,
+                               .arrival = 1700000000,
+                               .from = (char *)from,
+                               .ret = "",
+                               .envid = "",
+                               .body = "7BIT",
+                               .client = "",
+                               .helo = "",
+                               .auth = "",
+                               .next_attempt = 1700009999,
+                               .nrcpt = 2,
+                               .rcpt = r };
     assert_int_equal(yb_spool_commit(m, &env), 0);
     yb_spool_free(&m);
 }
@@ -146,8 +154,11 @@ static void test_unreadable_envelope_listed(void **state)
 static void test_bad_ids_refused(void **state)
 {
     (void)state;
-    const char *bad[] = { "", "../x", "a/b", "a.b", "a\\b", "..", "x y", NULL,
-                          "0123456789012345678901234567890123456789012345678901234567890123456789" };
+    const char *bad[] = {
+        "",    "../x", "a/b",
+        "a.b", "a\\b", "..",
+        "x y", NULL,   "0123456789012345678901234567890123456789012345678901234567890123456789"
+    };
     char *text = NULL;
     size_t len = 0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

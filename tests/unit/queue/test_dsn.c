@@ -43,8 +43,8 @@ static char *build(enum yb_dsn_action action, bool headers_only, const char *env
           action },
         { "two@remote.test", "", "4.4.1 cannot connect to mx.remote.test", "", action },
     };
-    struct yb_dsn d = { "mail.local.test", "a@example.org", envid, "Q123", 1700000000,
-                        1700000600, 1700432000, headers_only, false, g_msg, 2, r };
+    struct yb_dsn d = { "mail.local.test", "a@example.org", envid, "Q123", 1700000000, 1700000600,
+                        1700432000,        headers_only,    false, g_msg,  2,          r };
     struct yb_buf out;
     yb_buf_init(&out, YB_LIMIT_DSN);
     assert_int_equal(yb_dsn_format(&d, &out), 0);
@@ -123,11 +123,16 @@ static void test_status_code(void **state)
         bool perm;
         const char *want;
     } cases[] = {
-        { "550 5.1.1 no such user", false, "5.1.1" }, { "451 4.3.2 later", true, "4.3.2" },
-        { "550 no code", false, "5.0.0" },          { "421 no code", true, "4.0.0" },
-        { "5.1.10 null MX", true, "5.1.10" },       { "4.4.1 refused", false, "4.4.1" },
-        { "", true, "5.0.0" },                      { "", false, "4.0.0" },
-        { "5.1.1234 long", true, "5.0.0" },         { "550 5.1.", false, "5.0.0" },
+        { "550 5.1.1 no such user", false, "5.1.1" },
+        { "451 4.3.2 later", true, "4.3.2" },
+        { "550 no code", false, "5.0.0" },
+        { "421 no code", true, "4.0.0" },
+        { "5.1.10 null MX", true, "5.1.10" },
+        { "4.4.1 refused", false, "4.4.1" },
+        { "", true, "5.0.0" },
+        { "", false, "4.0.0" },
+        { "5.1.1234 long", true, "5.0.0" },
+        { "550 5.1.", false, "5.0.0" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         yb_dsn_status_code(cases[i].in, cases[i].perm, b, sizeof b);

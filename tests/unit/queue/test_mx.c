@@ -138,8 +138,10 @@ int main(void)
 {
     pal_net_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sorted_by_preference), cmocka_unit_test(test_empty_and_single),
-        cmocka_unit_test(test_shuffle_within_runs), cmocka_unit_test(test_random_spread),
+        cmocka_unit_test(test_sorted_by_preference),
+        cmocka_unit_test(test_empty_and_single),
+        cmocka_unit_test(test_shuffle_within_runs),
+        cmocka_unit_test(test_random_spread),
         cmocka_unit_test(test_literals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,8 +39,8 @@ static void test_parse_refusals(void **state)
 {
     (void)state;
     struct yb_retry r;
-    const char *bad[] = { "", " ", "0", "0s", "5x", "5m,", ",5m", "5m,,6m", "m", "-5m", "5 m",
-                          "5m;6m", "\xc3\xa9", "5m\n" };
+    const char *bad[] = { "",       " ", "0",   "0s",  "5x",    "5m,",      ",5m",
+                          "5m,,6m", "m", "-5m", "5 m", "5m;6m", "\xc3\xa9", "5m\n" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (yb_retry_parse(bad[i], &r) != YB_EINVAL)
             fail_msg("\"%s\" was accepted", bad[i]);
@@ -115,9 +115,12 @@ static void test_warning(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),         cmocka_unit_test(test_parse_refusals),
-        cmocka_unit_test(test_step_limit),    cmocka_unit_test(test_next_times),
-        cmocka_unit_test(test_default_schedule), cmocka_unit_test(test_warning),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_refusals),
+        cmocka_unit_test(test_step_limit),
+        cmocka_unit_test(test_next_times),
+        cmocka_unit_test(test_default_schedule),
+        cmocka_unit_test(test_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

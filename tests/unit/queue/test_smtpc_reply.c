@@ -254,10 +254,10 @@ static void test_dot_stuffing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_well_formed),   cmocka_unit_test(test_rest_not_consumed),
+        cmocka_unit_test(test_well_formed),      cmocka_unit_test(test_rest_not_consumed),
         cmocka_unit_test(test_split_everywhere), cmocka_unit_test(test_line_limit),
-        cmocka_unit_test(test_lines_limit),   cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_text_sanitised), cmocka_unit_test(test_enhanced),
+        cmocka_unit_test(test_lines_limit),      cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_text_sanitised),   cmocka_unit_test(test_enhanced),
         cmocka_unit_test(test_dot_stuffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
