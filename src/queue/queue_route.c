@@ -140,7 +140,10 @@ enum yb_route_status queue_route(const char *root, const struct yb_vars *v, cons
                 if (best == NULL && strcmp(r->field[0], "*") == 0)
                     best = r;
             }
-            if (best != NULL && split_host(best->field[1], host, sizeof host, &hport)) {
+            if (best != NULL && best->field[1][0] == '\0') {
+                /* No relay: the domain's MX hosts, with this record's TLS policy. */
+                queue_tls_parse(best->field[2], &relay->tls);
+            } else if (best != NULL && split_host(best->field[1], host, sizeof host, &hport)) {
                 found = true;
                 queue_tls_parse(best->field[2], &relay->tls);
                 snprintf(relay->user, sizeof relay->user, "%s", best->field[3]);

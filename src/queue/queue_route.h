@@ -5,6 +5,8 @@
  * The smarthost file is a tab file (tabs/FORMAT.md), one relay per record:
  *   "domain"  "host[:port]"  "tls"  "user"  "password"
  * domain is a destination domain or "*" (all mail not matched otherwise);
+ * an empty host keeps MX delivery and sets only the TLS policy for the
+ * domain (per-destination TLS: e.g. "verify" for a partner's domain);
  * tls is none, may, encrypt (STARTTLS required) or verify (required, and
  * the certificate must be valid for host); user and password, when not
  * empty, are used with AUTH PLAIN, only over TLS. The file is re-read when

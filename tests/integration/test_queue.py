@@ -522,6 +522,19 @@ class Routing(Base):
             hub_srv.stop()
             shutil.rmtree(hub, ignore_errors=True)
 
+    def test_per_destination_tls_policy(self):
+        """A record without a host sets one domain's TLS policy for MX
+        delivery: required TLS for a.test fails closed, implicit.test (same
+        server, no record) goes on under the default 'may'."""
+        self.sender = s = Sender(self.dns, self.rx.port, '"QueueRetrySchedule"\t"1h"\n')
+        h.write_atomic(s.root, "smarthosts.tab", '"a.test"\t""\t"encrypt"\t""\t""\n')
+        s.send("alice@sender.test", ["x@a.test", "y@implicit.test"], msg("policy"))
+        wait_until(lambda: self.rx.messages, what="the unrestricted delivery")
+        wait_until(lambda: s.spool("queue") and not s.spool("active"), what="a.test deferred")
+        self.assertEqual([m["rcpts"] for m in self.rx.messages], [["y@implicit.test"]])
+        self.assertIn("4.7.10 mx.a.test does not offer STARTTLS and TLS is required",
+                      s.srv.log("queue"))
+
     def test_delay_warning_when_notify_asks(self):
         self.rx.rcpt_reply = lambda a: "451 4.2.0 mailbox busy"
         self.sender = s = Sender(self.dns, self.rx.port,
