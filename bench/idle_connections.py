@@ -20,6 +20,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+import yb_harness  # noqa: E402
+
 
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
@@ -27,16 +31,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def read_ports(root):
-    ports = {}
-    with open(os.path.join(root, "run", "ports.tab")) as f:
-        for line in f:
-            if not line.startswith("#"):
-                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
-                ports[svc] = int(port)
-    return ports
 
 
 def open_plain(port, n):
@@ -93,7 +87,7 @@ def measure(server, kind, n, limit):
             if time.monotonic() > deadline or srv.poll() is not None:
                 sys.exit("server did not start")
             time.sleep(0.05)
-        ports = read_ports(root)
+        ports = yb_harness.read_ports(root)
         opener = open_plain if kind == "plain" else open_tls
         port = ports["EchoListen" if kind == "plain" else "EchosListen"]
         # Warm up so one-time allocations (worker stacks, TLS context) are not counted.

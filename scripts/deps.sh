@@ -8,8 +8,11 @@ set -euo pipefail
 pkgs=(gcc make cmake pkg-config libc6-dev libssl-dev libcmocka-dev openssl python3)
 if [[ "${1:-}" == "--test" ]]; then
     # The Windows job: cross compiler, wine to run the tests, and the tools
-    # scripts/mingw-deps.sh uses to build OpenSSL and CMocka from Debian source.
-    pkgs+=(clang mingw-w64 wine wine64 dpkg-dev perl swaks libnet-ssleay-perl fetchmail)
+    # scripts/mingw-deps.sh uses to build OpenSSL and CMocka from Debian source;
+    # python3-aiosmtpd plays the remote SMTP servers of the queue tests, fetchmail
+    # the POP3 client of the POP3 tests.
+    pkgs+=(clang mingw-w64 wine wine64 dpkg-dev perl swaks libnet-ssleay-perl fetchmail
+           python3-aiosmtpd)
 fi
 
 missing=()

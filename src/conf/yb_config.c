@@ -494,7 +494,7 @@ static int build_snapshot(struct yb_confstore *s, const struct yb_config *old, b
                 /* A vanished server.tab (a deleted or unmounted root) must not turn a
                  * running server into one with the defaults on public ports. */
                 snprintf(first_rc == 0 ? errbuf : tmp_err, first_rc == 0 ? errsize : sizeof(tmp_err),
-                         "%s: gone; keeping the running configuration", path);
+                         "%s: gone", path);
                 s->failed[i] = now;
                 s->has_failed[i] = true;
                 if (first_rc == 0)

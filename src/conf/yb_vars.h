@@ -77,6 +77,34 @@ enum yb_var_type {
     X(SmtpGreetDelay, YB_VT_DURATION, "1s", 0, 60,                                                \
       "MX only: pause before the greeting; a client that talks first is refused; 0 = off")         \
     X(SmtpMaxBadCommands, YB_VT_INT, "10", 1, 1000, "errors before the session is closed")         \
+    X(QueueWorkers, YB_VT_INT, "16", 0, 1000,                                                      \
+      "delivery threads (read at start): most outbound connections in use; 0 = hold the queue")    \
+    X(QueueMaxPerDomain, YB_VT_INT, "10", 1, 1000, "outbound connections to one domain at once")   \
+    X(QueueMaxPerIP, YB_VT_INT, "20", 1, 1000, "outbound connections to one server IP at once")    \
+    X(QueueRetrySchedule, YB_VT_STRING, "5m,10m,20m,40m,1h,2h,4h", 0, 0,                           \
+      "waits between delivery attempts; the last repeats until QueueMaxAge")                       \
+    X(QueueMaxAge, YB_VT_DURATION, "5d", 60, 3650 * 86400,                                         \
+      "give up and bounce a message this long after it arrived")                                   \
+    X(QueueDelayWarning, YB_VT_DURATION, "4h", 0, 3650 * 86400,                                    \
+      "send a delay DSN (if NOTIFY asks) this long after arrival; 0 = never")                      \
+    X(QueueScanInterval, YB_VT_DURATION, "30s", 1, 3600, "how often the queue is scanned")         \
+    X(QueueClaimTimeout, YB_VT_DURATION, "30m", 1, 86400,                                          \
+      "a claimed message untouched this long belongs to a dead runner and is released")            \
+    X(QueueCleanupAge, YB_VT_DURATION, "1d", 60, 3650 * 86400,                                     \
+      "spool/tmp files and unqueued messages older than this are removed at startup")              \
+    X(QueueIdleConnection, YB_VT_DURATION, "5s", 0, 3600,                                          \
+      "how long an idle outbound connection is kept for the next message")                         \
+    X(QueueSmarthostFile, YB_VT_STRING, "smarthosts.tab", 0, 0,                                    \
+      "relay hosts for all or some domains (file under ROOT; empty = none)")                       \
+    X(DnsServers, YB_VT_STRING, "", 0, 0, "name servers ip[:port],...; empty = the system's")      \
+    X(DnsTimeout, YB_VT_DURATION, "5s", 1, 60, "time-out of one DNS try")                          \
+    X(SmtpClientConnectTimeout, YB_VT_DURATION, "30s", 1, 600, "outbound TCP connect time-out")    \
+    X(SmtpClientMaxWait, YB_VT_DURATION, "10m", 1, 3600,                                           \
+      "cap on the RFC 5321 client time-outs (5m for replies, 10m after the data)")                 \
+    X(SmtpClientTls, YB_VT_STRING, "may", 0, 0,                                                    \
+      "STARTTLS to MX hosts: none, may, encrypt (required) or verify (required, checked)")         \
+    X(SmtpRemotePort, YB_VT_INT, "25", 1, 65535,                                                   \
+      "TEST SETTING: the port of remote MX hosts; leave at 25 in production")                      \
     X(SmtpListen, YB_VT_LISTEN, "0.0.0.0:25", 0, 0, "SMTP (MX) listeners")                         \
     X(SubmissionListen, YB_VT_LISTEN, "0.0.0.0:587", 0, 0, "submission listeners (STARTTLS)")      \
     X(SmtpsListen, YB_VT_LISTEN, "0.0.0.0:465", 0, 0, "submission over implicit TLS")              \

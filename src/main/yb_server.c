@@ -14,6 +14,8 @@
 #include "yb_log.h"
 #include "yb_ports.h"
 #include "yb_stats.h"
+#include "yb_ctrl_queue.h"
+#include "yb_queue.h"
 #include "yb_tls.h"
 
 #include <stdio.h>
@@ -51,6 +53,7 @@ struct tls_sig {
 struct server {
     struct yb_confstore *store;
     struct yb_engine *engine;
+    struct yb_queue *queue;
     pal_mutex lock;
     pal_cond cond;
     unsigned pending; /* PAL_PROC_* */
@@ -261,6 +264,13 @@ static int start(struct server *sv, const char *version)
             goto out;
         }
     }
+    /* The queue runners first: the SMTP server wakes them from its first commit. */
+    if ((rc = yb_queue_create(sv->store, &sv->queue)) != 0 ||
+        (rc = yb_queue_start(sv->queue)) != 0) {
+        yb_log_error("yubind", "cannot start the queue runners: %s", yb_strerror(rc));
+        goto out;
+    }
+    yb_ctrl_queue_install(sv->queue, root);
     if ((rc = yb_engine_start(sv->engine)) != 0) {
         yb_log_error("yubind", "cannot start the connection engine: %s", yb_strerror(rc));
         goto out;
@@ -290,6 +300,8 @@ int yb_server_run(struct yb_confstore *store, const char *version)
             yb_engine_stop(sv.engine);
             yb_engine_destroy(&sv.engine);
         }
+        yb_ctrl_queue_install(NULL, NULL);
+        yb_queue_destroy(&sv.queue);
         pal_proc_events_stop();
         return 1;
     }
@@ -327,6 +339,8 @@ int yb_server_run(struct yb_confstore *store, const char *version)
     yb_log_info("yubind", "shutting down");
     yb_engine_stop(sv.engine);
     yb_engine_destroy(&sv.engine);
+    yb_ctrl_queue_install(NULL, NULL);
+    yb_queue_destroy(&sv.queue);
     pal_proc_events_stop();
     pal_cond_destroy(&sv.cond);
     pal_mutex_destroy(&sv.lock);

@@ -18,5 +18,6 @@
 #include "pal_process.h"
 #include "pal_charset.h"
 #include "pal_service.h"
+#include "pal_dns.h"
 
 #endif

@@ -10,6 +10,20 @@
 #include "pal_compiler.h"
 #include "pal_poll.h"
 
+/* One entry of pal_dns_query's server override: an IPv4 address and a port. */
+struct pal__dns_server {
+    char ip[48];
+    uint16_t port;
+};
+
+/*
+ * Splits "ip[:port],..." (spaces after commas allowed; port 1-65535, default
+ * 53) into out. YB_EINVAL for an empty list or a bad entry, YB_ELIMIT for
+ * more than max entries. The address is not checked here.
+ */
+int pal__dns_parse_servers(const char *servers, struct pal__dns_server *out, size_t max,
+                           size_t *n_r);
+
 /* A poller backend; each platform lists its own in pal__poll_backend_list. */
 struct pal__poll_backend {
     const char *name;

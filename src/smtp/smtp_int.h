@@ -96,6 +96,8 @@ void smtp_cmd_mail(struct yb_session *s, struct smtp_session *ss, struct yb_slic
 void smtp_cmd_rcpt(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg);
 void smtp_cmd_data(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg);
 void smtp_cmd_bdat(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg);
+/* ETRN (RFC 1985): asks the queue runners to deliver what waits for a domain. */
+void smtp_cmd_etrn(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg);
 void smtp_body(struct yb_session *s, struct smtp_session *ss, struct yb_slice chunk,
                enum yb_body_end end);
 void smtp_txn_reset(struct smtp_txn *t);

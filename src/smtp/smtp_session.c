@@ -222,7 +222,6 @@ static void smtp_line(struct yb_session *s, void *state, struct yb_slice line, u
     case SMTP_VRFY: smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message"); return;
     case SMTP_EXPN: smtp_reply(s, "502 5.5.1 EXPN not available"); return;
     case SMTP_HELP: smtp_reply(s, "214 2.0.0 See RFC 5321"); return;
-    case SMTP_ETRN: smtp_reply(s, "458 4.5.0 Unable to queue messages for node"); return;
     case SMTP_STARTTLS: cmd_starttls(s, ss, cmd.arg); return;
     default: break;
     }
@@ -237,6 +236,7 @@ static void smtp_line(struct yb_session *s, void *state, struct yb_slice line, u
     case SMTP_RCPT: smtp_cmd_rcpt(s, ss, cmd.arg); return;
     case SMTP_DATA: smtp_cmd_data(s, ss, cmd.arg); return;
     case SMTP_BDAT: smtp_cmd_bdat(s, ss, cmd.arg); return;
+    case SMTP_ETRN: smtp_cmd_etrn(s, ss, cmd.arg); return;
     default:
         smtp_reply(s, "502 5.5.1 Command not implemented");
         smtp_bad_command(s, ss);

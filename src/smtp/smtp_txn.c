@@ -181,6 +181,40 @@ static bool relay_allowed(struct yb_session *s, struct smtp_session *ss)
            yb_relay_allowed(yb_config_relay(ss->cfg), yb_session_peer(s));
 }
 
+void smtp_cmd_etrn(struct yb_session *s, struct smtp_session *ss, struct yb_slice arg)
+{
+    char domain[256];
+    const unsigned char *p = arg.p;
+    size_t n = arg.len;
+    if (n > 0 && p[0] == '@') {
+        p++;
+        n--;
+    }
+    if (ss->state != SMTP_ST_READY) {
+        smtp_reply(s, "503 5.5.1 ETRN not allowed during a mail transaction");
+        return;
+    }
+    if (!relay_allowed(s, ss)) {
+        smtp_reply(s, "458 4.7.1 ETRN is for clients allowed to relay");
+        return;
+    }
+    bool ok = n > 0 && n < sizeof(domain);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+             (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '.';
+    if (!ok) {
+        smtp_reply(s, "501 5.5.4 Syntax: ETRN domain");
+        return;
+    }
+    memcpy(domain, p, n);
+    domain[n] = '\0';
+    if (yb_spool_request_flush(domain) != 0) {
+        smtp_reply(s, "458 4.5.0 Unable to queue messages for node %s", domain);
+        return;
+    }
+    smtp_reply(s, "250 2.0.0 Queuing for node %s started", domain);
+}
+
 static int add_local(struct smtp_session *ss, const struct yb_user *u, struct yb_slice local,
                      struct yb_slice domain)
 {

@@ -250,6 +250,22 @@ static int write_synced(const char *path, const void *text, size_t len, bool *cr
     return rc != 0 ? rc : crc;
 }
 
+static _Atomic(const struct yb_spool_hook *) commit_hook;
+
+void yb_spool_set_hook(const struct yb_spool_hook *hook)
+{
+    atomic_store(&commit_hook, hook);
+}
+
+int yb_spool_request_flush(const char *domain)
+{
+    const struct yb_spool_hook *h = atomic_load(&commit_hook);
+    if (h == NULL || h->flush == NULL)
+        return YB_ENOTSUP;
+    h->flush(h->arg, domain);
+    return 0;
+}
+
 int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env)
 {
     char tmp_env[PAL_PATH_MAX], msg_path[PAL_PATH_MAX], msg_dir[PAL_PATH_MAX];
@@ -301,6 +317,9 @@ int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env)
 
     free(text);
     m->state = MSG_COMMITTED;
+    const struct yb_spool_hook *h = atomic_load(&commit_hook);
+    if (h != NULL)
+        h->committed(h->arg, m->id);
     return 0;
 
 fail:
@@ -430,8 +449,17 @@ int yb_envelope_format(const struct yb_envelope *env, char **text_r, size_t *len
         { YB_SLICE_LIT("helo"), str_or_empty(env->helo) },
         { YB_SLICE_LIT("auth"), str_or_empty(env->auth) },
     };
+    char next[32];
+    snprintf(next, sizeof next, "%lld", (long long)(env->next_attempt > 0 ? env->next_attempt : 0));
+    const struct yb_slice sched[][2] = {
+        { YB_SLICE_LIT("next"), yb_slice_cstr(next) },
+        { YB_SLICE_LIT("warned"), yb_slice_cstr(env->warned ? "1" : "0") },
+    };
     for (size_t i = 0; i < YB_ARRAY_LEN(head); i++)
         if ((rc = put_record(&out, head[i], 2)) != 0)
+            goto fail;
+    for (size_t i = 0; i < YB_ARRAY_LEN(sched); i++)
+        if ((rc = put_record(&out, sched[i], 2)) != 0)
             goto fail;
     for (size_t i = 0; i < env->nrcpt; i++) {
         const struct yb_env_rcpt *r = &env->rcpt[i];
@@ -476,6 +504,8 @@ enum {
     R_CLIENT,
     R_HELO,
     R_AUTH,
+    R_NEXT,
+    R_WARNED,
     R_RCPT,
     R_END,
     R_UNKNOWN
@@ -488,8 +518,8 @@ static const struct {
     [R_VERSION] = { "version", 2 },   [R_ID] = { "id", 2 },     [R_ARRIVAL] = { "arrival", 2 },
     [R_FROM] = { "from", 2 },         [R_RET] = { "ret", 2 },   [R_ENVID] = { "envid", 2 },
     [R_SMTPUTF8] = { "smtputf8", 2 }, [R_BODY] = { "body", 2 }, [R_CLIENT] = { "client", 2 },
-    [R_HELO] = { "helo", 2 },         [R_AUTH] = { "auth", 2 }, [R_RCPT] = { "rcpt", 7 },
-    [R_END] = { "end", 2 },
+    [R_HELO] = { "helo", 2 },         [R_AUTH] = { "auth", 2 }, [R_NEXT] = { "next", 2 },
+    [R_WARNED] = { "warned", 2 },     [R_RCPT] = { "rcpt", 7 }, [R_END] = { "end", 2 },
 };
 
 static int record_kind(const char *name)
@@ -696,6 +726,21 @@ static int parse_envelope(const void *text, size_t len, const char *want_id,
         case R_CLIENT: rc = take_string(&env.client, rec); break;
         case R_HELO: rc = take_string(&env.helo, rec); break;
         case R_AUTH: rc = take_string(&env.auth, rec); break;
+        case R_NEXT:
+            if (!parse_uint(v, INT64_MAX, &n)) {
+                rc = yb_tab_error_set(err, YB_EPARSE, line, vcol, "invalid next attempt \"%s\"", v);
+                goto fail;
+            }
+            env.next_attempt = (int64_t)n;
+            break;
+        case R_WARNED:
+            if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0) {
+                rc = yb_tab_error_set(err, YB_EPARSE, line, vcol,
+                                      "warned must be 0 or 1, not \"%s\"", v);
+                goto fail;
+            }
+            env.warned = v[0] == '1';
+            break;
         case R_RCPT: {
             if (env.nrcpt >= YB_SPOOL_MAX_RCPTS) {
                 rc = yb_tab_error_set(err, YB_ELIMIT, line, col, "more than %u recipients",
@@ -813,6 +858,12 @@ int yb_envelope_parse(const void *text, size_t len, struct yb_envelope *env_r, c
 int yb_spool_read_envelope(const char *root, const char *id, struct yb_envelope *env_r,
                            char *errbuf, size_t errsize)
 {
+    return yb_spool_read_envelope_in(root, "queue", id, env_r, errbuf, errsize);
+}
+
+int yb_spool_read_envelope_in(const char *root, const char *dir, const char *id,
+                              struct yb_envelope *env_r, char *errbuf, size_t errsize)
+{
     char path[PAL_PATH_MAX];
     char *data = NULL;
     size_t len = 0;
@@ -829,7 +880,7 @@ int yb_spool_read_envelope(const char *root, const char *id, struct yb_envelope 
         put_error(&err, NULL, errbuf, errsize);
         return err.code;
     }
-    if ((rc = spool_path(path, root, "queue", id, "")) != 0) {
+    if ((rc = spool_path(path, root, dir, id, "")) != 0) {
         yb_tab_error_set(&err, rc, 0, 0, "spool path too long");
         put_error(&err, NULL, errbuf, errsize);
         return rc;

@@ -23,6 +23,8 @@
  *   "smtputf8" "0"|"1"
  *   "body"     "7BIT"|"8BITMIME"|"BINARYMIME"
  *   "client"   "<ip>"   "helo" "<name>"   "auth" "<user or empty>"
+ *   "next"     "<unix seconds>"  (earliest next delivery attempt; 0 = now)
+ *   "warned"   "0"|"1"            (a delay DSN was sent)
  *   "rcpt"     "<address>" "<state>" "<notify>" "<orcpt>" "<attempts>" "<last error>"
  *   "end"      "<number of rcpt records>"
  * with "version" first, one "rcpt" record per recipient and "end" last (so
@@ -67,6 +69,8 @@ struct yb_envelope {
     char *from;
     char *ret, *envid, *body, *client, *helo, *auth;
     bool smtputf8;
+    int64_t next_attempt; /* unix seconds; 0 = as soon as possible */
+    bool warned;          /* a delay warning went out */
     size_t nrcpt;
     struct yb_env_rcpt *rcpt;
 };
@@ -94,11 +98,33 @@ int yb_spool_write(struct yb_spool_msg *m, const void *data, size_t len);
  * removed, and only yb_spool_free remains to be called.
  */
 int yb_spool_commit(struct yb_spool_msg *m, struct yb_envelope *env);
+/*
+ * Told of every commit in this process (the queue runners wake up for it).
+ * committed runs on the committing thread after the envelope is durable;
+ * it must not block. The hook must outlive its registration; NULL removes it.
+ */
+struct yb_spool_hook {
+    void (*committed)(void *arg, const char *id);
+    void (*flush)(void *arg, const char *domain); /* ETRN: deliver what waits for domain */
+    void *arg;
+};
+void yb_spool_set_hook(const struct yb_spool_hook *hook);
+
+/* Passes an ETRN to the hook; YB_ENOTSUP when no queue runs in this process. */
+int yb_spool_request_flush(const char *domain);
+
 /* Frees; an uncommitted message leaves nothing behind. */
 void yb_spool_free(struct yb_spool_msg **m);
 
 /* Reads ROOT/spool/queue/<id> (for the queue runner and the tests). */
 int yb_spool_read_envelope(const char *root, const char *id, struct yb_envelope *env_r,
                            char *errbuf, size_t errsize);
+
+/*
+ * The same for ROOT/spool/<dir>/<id>, dir being one of the queue's
+ * directories ("queue", "active", "frozen").
+ */
+int yb_spool_read_envelope_in(const char *root, const char *dir, const char *id,
+                              struct yb_envelope *env_r, char *errbuf, size_t errsize);
 
 #endif

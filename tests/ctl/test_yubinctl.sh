@@ -80,7 +80,8 @@ expect 0 "domainadd" ctl domainadd win.test
 expect 0 "useradd" ctl useradd win.test alice alice-pw U
 expect 13 "useradd twice" ctl useradd win.test alice alice-pw U
 expect 17 "path outside the root" ctl cfgfileget '..\server.tab'
-expect 19 "queue not in this build" ctl queuelist
+expect 0 "queuelist (an empty queue)" ctl queuelist
+expect 32 "frozdel of no such message" ctl frozdel NoSuchId1
 out=$(ctl userlist win.test)
 [ "$out" = "$(printf 'win.test\talice\t1\tU')" ] && pass "userlist prints TAB-separated fields" ||
     fail "userlist printed '$out'"

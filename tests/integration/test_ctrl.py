@@ -212,8 +212,11 @@ class Ctrl(unittest.TestCase):
         self.assertEqual(rc, 4, err)
         rc, _, err = self.s.ctl("frobnicate")
         self.assertEqual(rc, 2, err)
-        rc, _, err = self.s.ctl("queuelist")
-        self.assertEqual(rc, 19, err)  # the queue is not part of this build yet
+        rc, out, err = self.s.ctl("queuelist")
+        self.assertEqual(rc, 0, err)  # an empty queue: an empty list
+        self.assertEqual(out, "")
+        rc, _, err = self.s.ctl("frozgetmsg", "NoSuchId1")
+        self.assertEqual(rc, 32, err)  # message not found
         rc, _, err = self.s.ctl("noop", password=None)
         self.assertEqual(rc, 92, err)
         rc, _, err = self.s.ctl("noop", port=1)

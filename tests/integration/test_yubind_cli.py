@@ -80,7 +80,8 @@ class LifeCycle(unittest.TestCase):
     def test_external_edit_bad_edit_and_fix(self):
         srv = self.srv
         h.write_atomic(self.root, "domains.tab", '"one.example"\n"two.example"\n')
-        srv.wait_for(lambda: "configuration reloaded (generation 2, 12 records)" in srv.log("config"),
+        # 13: 2 domains, ConfigCheckInterval, 9 listeners and the harness's QueueWorkers.
+        srv.wait_for(lambda: "configuration reloaded (generation 2, 13 records)" in srv.log("config"),
                      what="reload after an edit")
         h.write_atomic(self.root, "domains.tab", '"one.example"\n"tw\x7fo"\n')
         srv.wait_for(lambda: "keeping the previous configuration" in srv.log("config"),
@@ -91,7 +92,7 @@ class LifeCycle(unittest.TestCase):
         time.sleep(2.5)
         self.assertEqual(srv.count_in_log("config", "keeping the previous"), before)
         h.write_atomic(self.root, "domains.tab", '"three.example"\n')
-        srv.wait_for(lambda: "generation 3, 11 records" in srv.log("config"), what="fixed edit")
+        srv.wait_for(lambda: "generation 3, 12 records" in srv.log("config"), what="fixed edit")
 
     def test_sighup_reload_and_sigterm(self):
         srv = self.srv
@@ -122,10 +123,10 @@ class LifeCycle(unittest.TestCase):
         with open(os.path.join(self.root, "run", "ports.tab")) as f:
             ports_before = f.read()
         os.unlink(os.path.join(self.root, "server.tab"))
-        srv.wait_for(lambda: "gone; keeping the running configuration" in srv.log("config"),
+        srv.wait_for(lambda: "server.tab: gone; keeping the previous configuration" in srv.log("config"),
                      what="the vanished server.tab noticed")
         srv.signal(signal.SIGHUP)  # a forced reload keeps it too
-        srv.wait_for(lambda: srv.count_in_log("config", "gone; keeping") >= 2, what="SIGHUP")
+        srv.wait_for(lambda: srv.count_in_log("config", "server.tab: gone; keeping") >= 2, what="SIGHUP")
         time.sleep(1.5)
         with open(os.path.join(self.root, "run", "ports.tab")) as f:
             self.assertEqual(f.read(), ports_before)

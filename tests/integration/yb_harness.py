@@ -18,7 +18,8 @@ LISTENERS = ("SmtpListen", "SubmissionListen", "SmtpsListen", "Pop3Listen", "Pop
 def make_root(files=None):
     """A fresh data root under $YB_TEST_TMP with the given {name: text} files.
     Every listener server.tab does not set is put on 127.0.0.1 with an
-    OS-chosen port, so tests never bind the standard ports or collide."""
+    OS-chosen port, so tests never bind the standard ports or collide; the
+    outbound queue is held (QueueWorkers 0) unless server.tab sets it."""
     base = os.environ.get("YB_TEST_TMP") or None
     if base:
         os.makedirs(base, exist_ok=True)
@@ -28,10 +29,26 @@ def make_root(files=None):
     for var in LISTENERS:
         if '"%s"' % var not in server:
             server += '"%s"\t"127.0.0.1:0"\n' % var
+    # The queue is held unless a test runs it (with its own DNS and receivers
+    # on 127.0.0.1): tests never send mail to the outside world.
+    if '"QueueWorkers"' not in server:
+        server += '"QueueWorkers"\t"0"\n'
+
     files["server.tab"] = server
     for name, text in files.items():
         write_atomic(root, name, text)
     return root
+
+
+def read_ports(root):
+    """{service variable: port} from ROOT/run/ports.tab."""
+    ports = {}
+    with open(os.path.join(root, "run", "ports.tab")) as f:
+        for line in f:
+            if not line.startswith("#"):
+                svc, _, port = [x.strip('"') for x in line.rstrip("\n").split("\t")]
+                ports[svc] = int(port)
+    return ports
 
 
 def write_atomic(root, name, text):
@@ -80,9 +97,9 @@ def run(args, timeout=30):
 class Server:
     """A running yubind; stderr is collected to a file for wait_log()."""
 
-    def __init__(self, root, extra_args=(), program=None):
+    def __init__(self, root, extra_args=(), errname="stderr.txt", program=None):
         self.root = root
-        self.errpath = os.path.join(root, "stderr.txt")
+        self.errpath = os.path.join(root, errname)
         self.errfile = open(self.errpath, "w")
         self.proc = subprocess.Popen([program or YUBIND, "-r", root, *extra_args],
                                      stdout=subprocess.DEVNULL, stderr=self.errfile)

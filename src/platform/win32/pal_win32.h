@@ -11,6 +11,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <windns.h>
 
 #include <stddef.h>
 #include <stdint.h>

@@ -140,6 +140,8 @@ static void assert_env_equal(const struct yb_envelope *a, const struct yb_envelo
     assert_string_equal(a->ret, b->ret);
     assert_string_equal(a->envid, b->envid);
     assert_int_equal(a->smtputf8, b->smtputf8);
+    assert_true(a->next_attempt == b->next_attempt);
+    assert_int_equal(a->warned, b->warned);
     assert_string_equal(a->body, b->body);
     assert_string_equal(a->client, b->client);
     assert_string_equal(a->helo, b->helo);
@@ -189,11 +191,16 @@ static void test_roundtrip_all_fields(void **state)
     size_t len = 0, len2 = 0;
     char err[256];
     make_env(&env, 9);
+    env.next_attempt = 1700000999;
+    env.warned = true;
     assert_int_equal(yb_envelope_format(&env, &text, &len), 0);
     assert_int_equal(strlen(text), len);
     assert_int_equal(yb_envelope_parse(text, len, &back, err, sizeof err), 0);
     assert_string_equal(err, "");
     assert_env_equal(&env, &back);
+    assert_int_equal(back.next_attempt, 1700000999);
+    assert_true(back.warned);
+    assert_non_null(strstr(text, "\"next\"\t\"1700000999\"\n\"warned\"\t\"1\"\n"));
     /* Canonical: writing what was read gives the same bytes. */
     assert_int_equal(yb_envelope_format(&back, &text2, &len2), 0);
     assert_int_equal(len, len2);
@@ -465,6 +472,11 @@ static void test_bad_values_refused(void **state)
         { HEAD "\"arrival\"\t\"9223372036854775808\"\n", YB_EPARSE, "4:11: invalid arrival" },
         { HEAD "\"ret\"\t\"ALL\"\n", YB_EPARSE, "4:7: ret must be FULL, HDRS or empty" },
         { HEAD "\"smtputf8\"\t\"yes\"\n", YB_EPARSE, "4:12: smtputf8 must be 0 or 1" },
+        { HEAD "\"next\"\t\"soon\"\n", YB_EPARSE, "4:8: invalid next attempt \"soon\"" },
+        { HEAD "\"next\"\t\"-5\"\n", YB_EPARSE, "4:8: invalid next attempt" },
+        { HEAD "\"next\"\t\"1\"\n\"next\"\t\"2\"\n", YB_EPARSE, "5:1: duplicate \"next\" record" },
+        { HEAD "\"warned\"\t\"2\"\n", YB_EPARSE, "4:10: warned must be 0 or 1" },
+        { HEAD "\"warned\"\t\"0\"\t\"x\"\n", YB_EPARSE, "4:1: \"warned\" record has 3 fields" },
         { HEAD "\"body\"\t\"QP\"\n", YB_EPARSE, "4:8: body must be 7BIT, 8BITMIME or BINARYMIME" },
         { HEAD "\"rcpt\"\t\"\"\t\"pending\"\t\"\"\t\"\"\t\"0\"\t\"\"\n", YB_EPARSE,
           "4:8: empty recipient address" },
