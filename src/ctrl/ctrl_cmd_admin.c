@@ -66,6 +66,83 @@ static int cfg_path(struct yb_session *s, struct ctrl_session *cs, struct yb_sli
     return 0;
 }
 
+/*
+ * Relay passwords (the fifth field of the smarthost file, QueueSmarthostFile)
+ * never leave the server: cfgfileget shows each as "*", and a "*" sent back
+ * with cfgfileset keeps the password on file for the same domain, host and
+ * user. The masked listing is the canonical form (comments are not kept).
+ */
+#define CTRL_SECRET_FIELD 4
+#define CTRL_SECRET_MASK  "*"
+
+static bool holds_secrets(struct ctrl_session *cs, const char *canon)
+{
+    struct yb_config *cfg = yb_confstore_get(cs->store);
+    bool yes = yb_slice_eq_cstr_nocase(
+        yb_slice_cstr(canon), yb_vars_str(yb_config_vars(cfg), YB_VAR_QueueSmarthostFile));
+    yb_config_unref(&cfg);
+    return yes;
+}
+
+/*
+ * Writes tab's records to out with each non-empty secret replaced: by the
+ * mask (old == NULL), or, where the new record says "*", by the secret of
+ * the old record with the same domain, host and user (YB_ENOTFOUND if none).
+ */
+static int rewrite_secrets(const struct yb_tab *tab, const struct yb_tab *old, struct yb_buf *out)
+{
+    static const unsigned key[] = { 0, 1, 3 };
+    for (size_t r = 0; r < tab->nrec; r++) {
+        const struct yb_tab_rec *rec = &tab->rec[r];
+        struct yb_slice f[64];
+        unsigned n = rec->nfields < 64 ? rec->nfields : 64;
+        for (unsigned i = 0; i < n; i++)
+            f[i] = yb_slice_make(rec->field[i], rec->len[i]);
+        if (n > CTRL_SECRET_FIELD && f[CTRL_SECRET_FIELD].len > 0) {
+            if (old == NULL) {
+                f[CTRL_SECRET_FIELD] = yb_slice_cstr(CTRL_SECRET_MASK);
+            } else if (yb_slice_eq(f[CTRL_SECRET_FIELD], yb_slice_cstr(CTRL_SECRET_MASK))) {
+                bool found = false;
+                for (size_t k = 0; k < old->nrec && !found; k++) {
+                    const struct yb_tab_rec *o = &old->rec[k];
+                    if (o->nfields <= CTRL_SECRET_FIELD)
+                        continue;
+                    found = true;
+                    for (size_t j = 0; j < YB_ARRAY_LEN(key) && found; j++)
+                        found = yb_slice_eq_nocase(f[key[j]], yb_slice_make(o->field[key[j]],
+                                                                            o->len[key[j]]));
+                    if (found)
+                        f[CTRL_SECRET_FIELD] =
+                            yb_slice_make(o->field[CTRL_SECRET_FIELD], o->len[CTRL_SECRET_FIELD]);
+                }
+                if (!found)
+                    return YB_ENOTFOUND;
+            }
+        }
+        int rc = yb_tab_format_record(out, f, n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void send_masked(struct yb_session *s, struct ctrl_session *cs, const char *data, size_t len)
+{
+    struct yb_tab *tab = NULL;
+    struct yb_tab_error err;
+    struct yb_buf out;
+    yb_buf_init(&out, YB_CTRL_LIMIT_BODY);
+    int rc = yb_tab_parse(data, len, &tab, &err);
+    if (rc == 0)
+        rc = rewrite_secrets(tab, NULL, &out);
+    if (rc == 0)
+        ctrl_list_block(s, cs, yb_buf_slice(&out));
+    else
+        ctrl_err(s, cs, YB_CTRL_E_BAD_FILE, "the file on the server does not parse");
+    yb_tab_free(&tab);
+    yb_buf_free(&out);
+}
+
 void ctrl_cmd_cfgfileget(struct yb_session *s, struct ctrl_session *cs,
                          const struct yb_ctrl_args *a)
 {
@@ -98,7 +175,10 @@ void ctrl_cmd_cfgfileget(struct yb_session *s, struct ctrl_session *cs,
                  yb_strerror(rc));
         return;
     }
-    ctrl_list_block(s, cs, yb_slice_make(data, len));
+    if (holds_secrets(cs, canon))
+        send_masked(s, cs, data, len);
+    else
+        ctrl_list_block(s, cs, yb_slice_make(data, len));
     free(data);
 }
 
@@ -112,6 +192,25 @@ void ctrl_cmd_cfgfileset(struct yb_session *s, struct ctrl_session *cs,
     cs->state = CTRL_ST_BODY;
     yb_session_read_body_dot(s, YB_CTRL_LIMIT_BODY);
     ctrl_want_body(s, cs);
+}
+
+/* cfgfileset of the smarthost file: "*" passwords take the ones on file. */
+static int edit_replace_secrets(void *arg, const struct yb_tab *cur, struct yb_buf *out)
+{
+    const struct yb_buf *body = arg;
+    struct yb_tab *tab = NULL, *none = NULL;
+    struct yb_tab_error err;
+    int rc = yb_tab_parse(body->p != NULL ? (const void *)body->p : "", body->len, &tab, &err);
+    if (rc != 0)
+        return YB_CTRL_E_BAD_FILE;
+    if (cur == NULL && yb_tab_parse("", 0, &none, &err) != 0) {
+        yb_tab_free(&tab);
+        return YB_CTRL_E_INTERNAL;
+    }
+    rc = rewrite_secrets(tab, cur != NULL ? cur : none, out);
+    yb_tab_free(&tab);
+    yb_tab_free(&none);
+    return rc == 0 ? 0 : rc == YB_ENOTFOUND ? YB_CTRL_E_BAD_PASSWORD : YB_CTRL_E_LIMIT;
 }
 
 /* cfgfileset: the body is the whole new file (CRLF as sent; the tab grammar takes both). */
@@ -138,8 +237,9 @@ void ctrl_cfgfileset_done(struct yb_session *s, struct ctrl_session *cs)
         return;
     }
     /* The new file must load as the file it replaces; the old one stays otherwise. */
-    int rc =
-        ctrl_edit_path(cs, path, cs->body_file, edit_replace, &cs->body, detail, sizeof(detail));
+    int rc = ctrl_edit_path(cs, path, cs->body_file,
+                            holds_secrets(cs, cs->body_file) ? edit_replace_secrets : edit_replace,
+                            &cs->body, detail, sizeof(detail));
     if (rc != 0) {
         ctrl_fail(s, cs, rc, detail);
         return;

@@ -188,6 +188,29 @@ class Ctrl(unittest.TestCase):
         self.s.ok("cfgfileset", "aliases.tab", stdin=good.encode())
         self.assertEqual(self.s.ok("cfgfileget", "aliases.tab"), good)
 
+    def test_relay_passwords_never_leave_the_server(self):
+        """cfgfileget shows smarthost passwords as "*"; a "*" sent back keeps them."""
+        path = os.path.join(self.s.root, "smarthosts.tab")
+        self.s.ok("cfgfileset", "smarthosts.tab",
+                  stdin=b'"*"\t"relay.test:587"\t"encrypt"\t"me"\t"s3cret-relay"\n')
+        got = self.s.ok("cfgfileget", "smarthosts.tab")
+        self.assertEqual(got, '"*"\t"relay.test:587"\t"encrypt"\t"me"\t"*"\n')
+        self.assertNotIn("s3cret", got)
+        # Sent back with one more record: the password on file stays.
+        self.s.ok("cfgfileset", "smarthosts.tab",
+                  stdin=(got + '"two.test"\t""\t"verify"\t""\t""\n').encode())
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn('"me"\t"s3cret-relay"', text)
+        self.assertIn('"two.test"', text)
+        # "*" for a relay with no password on file is refused; the file stays.
+        rc, _, err = self.s.ctl("cfgfileset", "smarthosts.tab",
+                                stdin=b'"*"\t"other.test"\t"encrypt"\t"me"\t"*"\n')
+        self.assertEqual(rc, 22, err)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(f.read(), text)
+        self.assertNotIn("s3cret", self.s.srv.log("ctrl"))
+
     def test_paths_outside_the_root_refused(self):
         for name in ("../server.tab", "/etc/passwd", "C:\\x.tab", "C:x.tab", "tls/key.pem",
                      "..\\..\\x.tab", "domains/one.test/user.tab"):
