@@ -173,6 +173,27 @@ int yb__conn_flush(struct yb_session *s)
     return 0;
 }
 
+/*
+ * Called by the worker right after a callback returned, before the loop
+ * thread hears of it: sends the reply of a plaintext session at once, so the
+ * peer does not wait for the loop's wake-up (one thread hand-off less on
+ * every request/response round trip). Only what out_lock guards is touched;
+ * a send error is left for the loop's own flush to find. TLS sessions are
+ * flushed by the loop (the TLS object is the loop's).
+ */
+void yb__conn_send_early(struct yb_session *s)
+{
+    if (s->job == JOB_CLOSE || s->tls != NULL)
+        return;
+    pal_mutex_lock(&s->out_lock);
+    if (!s->out_dead && s->out.len > 0) {
+        bool dead = false;
+        size_t n = send_some(s, s->out.p, s->out.len, &dead);
+        yb_buf_consume(&s->out, n);
+    }
+    pal_mutex_unlock(&s->out_lock);
+}
+
 static void finish_close(struct yb_session *s)
 {
     if (s->opened) {

@@ -268,6 +268,7 @@ static void worker_main(void *arg)
             e->jobs_tail = NULL;
         pal_mutex_unlock(&e->lock);
         run_job(s);
+        yb__conn_send_early(s);
         yb__engine_post_done(e, s);
         pal_mutex_lock(&e->lock);
     }

@@ -181,6 +181,8 @@ void yb__conn_writable(struct yb_session *s);
 void yb__conn_dispatch(struct yb_session *s);
 void yb__conn_job_done(struct yb_session *s);
 void yb__conn_flush_request(struct yb_session *s);
+/* On the worker, after a callback: send a plaintext reply without waiting for the loop. */
+void yb__conn_send_early(struct yb_session *s);
 void yb__conn_deadline(struct yb_session *s, uint64_t now);
 void yb__conn_start_job(struct yb_session *s, enum job_kind kind);
 void yb__conn_update_poll(struct yb_session *s);
