@@ -532,26 +532,5 @@ int yb_tab_format_record(struct yb_buf *out, const struct yb_slice *fields, size
                 return YB_EINVAL;
         }
     }
-    size_t start = out->len;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i > 0)
-            rc = yb_buf_append_byte(out, '\t');
-        if (rc == 0)
-            rc = yb_buf_append_byte(out, '"');
-        for (size_t k = 0; k < fields[i].len && rc == 0; k++) {
-            unsigned char c = fields[i].p[k];
-            if (c == '"' || c == '\\')
-                rc = yb_buf_append_byte(out, '\\');
-            if (rc == 0)
-                rc = yb_buf_append_byte(out, c);
-        }
-        if (rc == 0)
-            rc = yb_buf_append_byte(out, '"');
-    }
-    if (rc == 0)
-        rc = yb_buf_append_byte(out, '\n');
-    if (rc != 0)
-        yb_buf_truncate(out, start);
-    return rc;
+    return yb_buf_append_quoted(out, fields, n, "\n");
 }

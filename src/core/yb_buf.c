@@ -155,3 +155,30 @@ unsigned char *yb_buf_steal(struct yb_buf *b, size_t *len_r)
     b->cap = 0;
     return p;
 }
+
+int yb_buf_append_quoted(struct yb_buf *b, const struct yb_slice *fields, size_t n,
+                         const char *eol)
+{
+    size_t start = b->len;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i > 0)
+            rc = yb_buf_append_byte(b, '\t');
+        if (rc == 0)
+            rc = yb_buf_append_byte(b, '"');
+        for (size_t k = 0; k < fields[i].len && rc == 0; k++) {
+            unsigned char c = fields[i].p[k];
+            if (c == '"' || c == '\\')
+                rc = yb_buf_append_byte(b, '\\');
+            if (rc == 0)
+                rc = yb_buf_append_byte(b, c);
+        }
+        if (rc == 0)
+            rc = yb_buf_append_byte(b, '"');
+    }
+    if (rc == 0)
+        rc = yb_buf_append(b, eol, strlen(eol));
+    if (rc != 0)
+        yb_buf_truncate(b, start);
+    return rc;
+}

@@ -40,6 +40,14 @@ int yb_buf_reserve(struct yb_buf *b, size_t extra);
 
 int yb_buf_append(struct yb_buf *b, const void *data, size_t len);
 int yb_buf_append_byte(struct yb_buf *b, unsigned char c);
+
+/*
+ * Appends fields as one tab-file / CTRL record: each field double-quoted with
+ * '"' and '\\' escaped, TAB-separated, then eol. All or nothing: on
+ * YB_ELIMIT (past b's max) b is as it was. The caller checks the fields.
+ */
+int yb_buf_append_quoted(struct yb_buf *b, const struct yb_slice *fields, size_t n,
+                         const char *eol);
 int yb_buf_append_cstr(struct yb_buf *b, const char *s);
 int yb_buf_append_slice(struct yb_buf *b, struct yb_slice s);
 

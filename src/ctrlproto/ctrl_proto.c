@@ -106,28 +106,7 @@ int yb_ctrl_format(struct yb_buf *out, const struct yb_slice *f, size_t n)
         if (!yb_ctrl_field_ok(f[i]))
             return YB_EINVAL;
     }
-    size_t start = out->len;
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i > 0)
-            rc = yb_buf_append_byte(out, '\t');
-        if (rc == 0)
-            rc = yb_buf_append_byte(out, '"');
-        for (size_t k = 0; k < f[i].len && rc == 0; k++) {
-            unsigned char c = f[i].p[k];
-            if (c == '"' || c == '\\')
-                rc = yb_buf_append_byte(out, '\\');
-            if (rc == 0)
-                rc = yb_buf_append_byte(out, c);
-        }
-        if (rc == 0)
-            rc = yb_buf_append_byte(out, '"');
-    }
-    if (rc == 0)
-        rc = yb_buf_append(out, "\r\n", 2);
-    if (rc != 0)
-        yb_buf_truncate(out, start);
-    return rc;
+    return yb_buf_append_quoted(out, f, n, "\r\n");
 }
 
 int yb_ctrl_stuff_line(struct yb_buf *out, struct yb_slice line)
