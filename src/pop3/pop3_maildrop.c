@@ -46,31 +46,13 @@ void pop3_uidl_from_base(const char *base, size_t len, char out[YB_POP3_UIDL_MAX
     out[1 + MD_UIDL_HASH_HEX] = '\0';
 }
 
-/* The value of ",<key>=<digits>" among the name's fields before the info suffix. */
-static bool name_field(const char *name, size_t base_len, char key, uint64_t *v_r)
-{
-    for (size_t i = 0; i + 3 <= base_len; i++) {
-        if (name[i] != ',' || name[i + 1] != key || name[i + 2] != '=')
-            continue;
-        uint64_t v = 0;
-        size_t j = i + 3, digits = 0;
-        for (; j < base_len && name[j] >= '0' && name[j] <= '9' && digits < 19; j++, digits++)
-            v = v * 10 + (uint64_t)(name[j] - '0');
-        if (digits == 0 || (j < base_len && name[j] != ','))
-            return false;
-        *v_r = v;
-        return true;
-    }
-    return false;
-}
-
 /* Size with CRLF line endings and the bytes on disk, reading the file when the name lacks them. */
 static int measure(const char *path, struct pop3_msg *m)
 {
     const char *base = m->name + 4;
     uint64_t w = 0, s = 0;
-    bool has_w = name_field(base, m->base_len, 'W', &w);
-    bool has_s = name_field(base, m->base_len, 'S', &s);
+    bool has_w = yb_maildir_name_field(base, m->base_len, 'W', &w);
+    bool has_s = yb_maildir_name_field(base, m->base_len, 'S', &s);
     if (has_w && has_s) {
         m->size = w;
         m->file_size = s;
@@ -104,30 +86,6 @@ static int measure(const char *path, struct pop3_msg *m)
     }
     pal_fs_close(&f);
     return rc;
-}
-
-/* Reads decimal digits at *p (at most 19) into *v_r; false when there are none. */
-static bool leading_number(const char **p, uint64_t *v_r)
-{
-    uint64_t v = 0;
-    size_t digits = 0;
-    for (; **p >= '0' && **p <= '9' && digits < 19; (*p)++, digits++)
-        v = v * 10 + (uint64_t)(**p - '0');
-    *v_r = v;
-    return digits > 0;
-}
-
-/* The delivery time of a name "<secs>.M<usecs>..." (Maildir's convention), else zeros. */
-static void delivery_time(struct pop3_msg *m)
-{
-    const char *p = m->name + 4;
-    m->when_s = m->when_us = 0;
-    if (!leading_number(&p, &m->when_s))
-        return;
-    if (p[0] == '.' && p[1] == 'M') {
-        p += 2;
-        leading_number(&p, &m->when_us);
-    }
 }
 
 static int add_dir(struct pop3_maildrop *md, const char *sub, size_t *cap)
@@ -187,7 +145,7 @@ static int add_dir(struct pop3_maildrop *md, const char *sub, size_t *cap)
             break;
         }
         pop3_uidl_from_base(m->name + 4, m->base_len, m->uidl);
-        delivery_time(m);
+        yb_maildir_name_time(m->name + 4, &m->when_s, &m->when_us);
         md->total += m->size;
         md->n++;
     }

@@ -326,23 +326,6 @@ static int list_dir(const char *dir, const char *sub, bool in_new, struct seen *
     return rc;
 }
 
-static uint64_t size_from_name(const char *name, size_t base_len)
-{
-    /* ",S=<n>" inside the base name (Dovecot's and ours). */
-    for (size_t i = 0; i + 3 < base_len; i++) {
-        if (name[i] == ',' && name[i + 1] == 'S' && name[i + 2] == '=') {
-            uint64_t v = 0;
-            size_t j = i + 3;
-            if (name[j] < '0' || name[j] > '9')
-                return UINT64_MAX;
-            while (j < base_len && name[j] >= '0' && name[j] <= '9' && v < UINT64_MAX / 10)
-                v = v * 10 + (uint64_t)(name[j++] - '0');
-            return v;
-        }
-    }
-    return UINT64_MAX;
-}
-
 static void free_msgs(struct msg *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -389,14 +372,15 @@ static void describe(const struct yb_folder *f, struct msg *m)
 {
     char path[PAL_PATH_MAX];
     struct pal_stat st;
-    uint64_t size = size_from_name(m->file, strlen(m->base));
+    uint64_t size = 0;
+    bool named = yb_maildir_name_field(m->file, strlen(m->base), 'S', &size);
     m->pub.size = 0;
     m->pub.mtime = 0;
     if (yb_folder_msg_path(f, &m->pub, path, sizeof(path)) == 0 && pal_fs_stat(path, &st) == 0) {
         m->pub.size = st.size;
         m->pub.mtime = st.mtime_ns / 1000000000;
     }
-    if (size != UINT64_MAX)
+    if (named)
         m->pub.size = size;
 }
 

@@ -26,6 +26,7 @@
 #ifndef YB_MAILDIR_H
 #define YB_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,28 @@ struct yb_maildir_dest {
     const char *path;     /* the Maildir (contains tmp/ new/ cur/); created if missing */
     uint64_t quota_bytes; /* 0: no quota */
 };
+
+/* ---- reading names (yb_maildir_name.c) ---- */
+
+/*
+ * The base name of a Maildir file name: everything before the info separator
+ * ("name:2,FS" -> "name"; ':' and ';' are both recognised). Returns its length.
+ */
+size_t yb_maildir_base_len(const char *filename);
+
+/*
+ * The value of ",<key>=<digits>" among the fields of the base name
+ * name[0..base_len) (",S=" bytes on disk, ",W=" bytes with CRLF); false when
+ * absent or not a number (at most 19 digits, followed by ',' or the end).
+ */
+bool yb_maildir_name_field(const char *name, size_t base_len, char key, uint64_t *v_r);
+
+/*
+ * The delivery time of a name "<secs>.M<usecs>..." (the Maildir convention;
+ * usecs are not zero-padded, so name order is not delivery order within a
+ * second). Zeros when the name does not start that way.
+ */
+void yb_maildir_name_time(const char *name, uint64_t *secs_r, uint64_t *usecs_r);
 
 /* Creates path/{tmp,new,cur} if missing (mode 0700). */
 int yb_maildir_create(const char *path);

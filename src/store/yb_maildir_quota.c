@@ -142,25 +142,6 @@ static bool parse_size_file(const char *data, size_t len, uint64_t *limit_r, uin
 
 /* ---- scanning ---- */
 
-/* The S=<size> field of a message name, if it has one. */
-static bool size_from_name(const char *name, uint64_t *size_r)
-{
-    const char *end = strchr(name, pal_maildir_info_sep());
-    if (end == NULL)
-        end = name + strlen(name);
-    for (const char *p = name; p < end; p++) {
-        if (p[0] != ',' || end - p < 4 || p[1] != 'S' || p[2] != '=')
-            continue;
-        const char *q = p + 3;
-        uint64_t v;
-        if (!parse_u64(&q, end, &v) || (q != end && *q != ','))
-            return false;
-        *size_r = v;
-        return true;
-    }
-    return false;
-}
-
 /* Adds the messages of new/ or cur/; a missing directory adds nothing. */
 static int scan_dir(const char *dir, uint64_t *bytes, uint64_t *count)
 {
@@ -179,7 +160,9 @@ static int scan_dir(const char *dir, uint64_t *bytes, uint64_t *count)
         uint64_t size = 0;
         if (ent.name[0] == '.' || ent.type == PAL_FT_DIR || ent.type == PAL_FT_OTHER)
             continue;
-        if (!size_from_name(ent.name, &size)) {
+        const char *info = strchr(ent.name, pal_maildir_info_sep());
+        size_t base_len = info != NULL ? (size_t)(info - ent.name) : strlen(ent.name);
+        if (!yb_maildir_name_field(ent.name, base_len, 'S', &size)) {
             struct pal_stat st;
             rc = pal_path_join(path, sizeof path, dir, ent.name);
             if (rc != 0)

@@ -5,6 +5,7 @@
 #include "yb_uidlist.h"
 #include "pal.h"
 #include "yb_log.h"
+#include "yb_maildir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +34,6 @@ struct yb_folder_lock {
 };
 
 /* ---- names ---- */
-
-size_t yb_maildir_base_len(const char *filename)
-{
-    char sep = pal_maildir_info_sep();
-    const char *p = strchr(filename, sep);
-    /* Both separators are recognised when reading (a root copied between systems). */
-    const char *q = strchr(filename, sep == ':' ? ';' : ':');
-    if (q != NULL && q[1] == '2' && q[2] == ',' && (p == NULL || q < p))
-        p = q;
-    return p != NULL ? (size_t)(p - filename) : strlen(filename);
-}
 
 static bool name_ok(const char *s, size_t len)
 {

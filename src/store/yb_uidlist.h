@@ -100,10 +100,4 @@ int yb_uidlist_assign(struct yb_uidlist *ul, const char *const *bases, size_t n,
 int yb_uidlist_compact(struct yb_uidlist *ul, bool (*keep)(void *ctx, const char *base),
                        void *ctx);
 
-/*
- * The base name of a Maildir file name: everything before the info separator
- * ("name:2,FS" -> "name"). Returns its length.
- */
-size_t yb_maildir_base_len(const char *filename);
-
 #endif

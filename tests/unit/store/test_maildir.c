@@ -845,6 +845,45 @@ static void test_copy_fallback_fails(void **state)
     assert_nowhere();
 }
 
+/* Reading names back: base name, ",S="/",W=" fields (limits), delivery time. */
+static void test_name_reading(void **state)
+{
+    (void)state;
+    assert_int_equal(yb_maildir_base_len("123.M4P5.host:2,FS"), 13);
+    assert_int_equal(yb_maildir_base_len("123.M4P5.host;2,S"), 13);
+    assert_int_equal(yb_maildir_base_len("123.M4P5.host"), 13);
+    assert_int_equal(yb_maildir_base_len(""), 0);
+
+    static const char n[] = "1700000000.M12P3.host,S=4096,W=4150";
+    uint64_t v = 0;
+    assert_true(yb_maildir_name_field(n, sizeof n - 1, 'S', &v));
+    assert_int_equal(v, 4096);
+    assert_true(yb_maildir_name_field(n, sizeof n - 1, 'W', &v));
+    assert_int_equal(v, 4150);
+    assert_false(yb_maildir_name_field(n, sizeof n - 1, 'X', &v));
+    assert_false(yb_maildir_name_field(n, 24, 'S', &v)); /* outside the base: not seen */
+    assert_false(yb_maildir_name_field("", 0, 'S', &v));
+    assert_false(yb_maildir_name_field("a,S=", 4, 'S', &v));    /* no digits */
+    assert_false(yb_maildir_name_field("a,S=12x", 7, 'S', &v)); /* not a number */
+    /* 19 digits is the limit; 20 are refused. */
+    assert_true(yb_maildir_name_field("a,S=9999999999999999999", 23, 'S', &v));
+    assert_true(v == 9999999999999999999ull);
+    assert_false(yb_maildir_name_field("a,S=10000000000000000000", 24, 'S', &v));
+    static const char nul[] = "a,S=1\0002";
+    assert_false(yb_maildir_name_field(nul, sizeof nul - 1, 'S', &v));
+    assert_false(yb_maildir_name_field("a,S=\xff" "1", 6, 'S', &v));
+
+    uint64_t secs, usecs;
+    yb_maildir_name_time(n, &secs, &usecs);
+    assert_true(secs == 1700000000u && usecs == 12);
+    yb_maildir_name_time("1700000000.P3.host", &secs, &usecs);
+    assert_true(secs == 1700000000u && usecs == 0);
+    yb_maildir_name_time("host.1700000000", &secs, &usecs);
+    assert_true(secs == 0 && usecs == 0);
+    yb_maildir_name_time("", &secs, &usecs);
+    assert_true(secs == 0 && usecs == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -870,6 +909,7 @@ int main(void)
         T(test_copy_fallback),
         T(test_copy_fallback_exdev),
         T(test_copy_fallback_fails),
+        cmocka_unit_test(test_name_reading),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -324,15 +324,6 @@ static void test_foreign_garbage_starts_fresh(void **state)
     yb_uidlist_free(&ul);
 }
 
-static void test_base_names(void **state)
-{
-    (void)state;
-    assert_int_equal(yb_maildir_base_len("123.M4P5.host:2,FS"), 13);
-    assert_int_equal(yb_maildir_base_len("123.M4P5.host;2,S"), 13);
-    assert_int_equal(yb_maildir_base_len("123.M4P5.host"), 13);
-    assert_int_equal(yb_maildir_base_len(""), 0);
-}
-
 struct locker {
     bool got;
     uint64_t waited_ms;
@@ -379,7 +370,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_take_over_dovecot_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_over_courier_and_dovecot_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_garbage_starts_fresh, setup, teardown),
-        cmocka_unit_test(test_base_names),
         cmocka_unit_test_setup_teardown(test_folder_lock_excludes_and_is_released, setup,
                                         teardown),
     };
