@@ -268,11 +268,17 @@ struct seen {
     char *file;
     size_t base_len;
     bool in_new;
+    uint64_t secs, usecs; /* delivery time from the name (yb_maildir_name_time) */
 };
 
+/* Delivery order (as POP3 lists a maildrop), then base name, then cur/ before new/. */
 static int cmp_seen(const void *a, const void *b)
 {
     const struct seen *x = a, *y = b;
+    if (x->secs != y->secs)
+        return x->secs < y->secs ? -1 : 1;
+    if (x->usecs != y->usecs)
+        return x->usecs < y->usecs ? -1 : 1;
     size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
     int c = memcmp(x->file, y->file, n);
     if (c != 0)
@@ -320,7 +326,9 @@ static int list_dir(const char *dir, const char *sub, bool in_new, struct seen *
             break;
         }
         memcpy(copy, ent.name, len + 1);
-        (*v)[(*n)++] = (struct seen){ copy, bl, in_new };
+        struct seen *e = &(*v)[(*n)++];
+        *e = (struct seen){ copy, bl, in_new, 0, 0 };
+        yb_maildir_name_time(copy, &e->secs, &e->usecs);
     }
     pal_fs_dir_close(&d);
     return rc;
@@ -414,7 +422,7 @@ static int scan_locked(struct yb_folder *f, struct yb_folder_changes *ch)
     }
     n = w;
 
-    /* UIDs for names the list does not know yet, in name order (names begin with the time). */
+    /* UIDs for names the list does not know yet, in delivery order. */
     const char **unknown = malloc((n ? n : 1) * sizeof(*unknown));
     char **bases = calloc(n ? n : 1, sizeof(*bases));
     size_t nu = 0;

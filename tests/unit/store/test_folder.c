@@ -110,6 +110,21 @@ static void test_messages_in_new_and_cur(void **state)
     yb_folder_close(&f);
 }
 
+static void test_uids_follow_delivery_time_within_a_second(void **state)
+{
+    (void)state;
+    /* Microseconds are not zero-padded: by name, M100 sorts before M99. */
+    put("new", "1700000000.M100P9.host", "second");
+    put("new", "1700000000.M99P9.host", "first");
+    put("new", "1699999999.M5P9.host", "earlier second");
+    struct yb_folder *f = open_folder();
+    assert_string_equal(yb_folder_msg(f, 1)->base, "1699999999.M5P9.host");
+    assert_string_equal(yb_folder_msg(f, 2)->base, "1700000000.M99P9.host");
+    assert_string_equal(yb_folder_msg(f, 3)->base, "1700000000.M100P9.host");
+    assert_int_equal(yb_folder_msg(f, 3)->uid, 3);
+    yb_folder_close(&f);
+}
+
 static void test_set_flags_renames_into_cur_and_survives_reopen(void **state)
 {
     (void)state;
@@ -278,6 +293,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_folder_is_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages_in_new_and_cur, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uids_follow_delivery_time_within_a_second, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_set_flags_renames_into_cur_and_survives_reopen,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_handle_sees_changes, setup, teardown),
