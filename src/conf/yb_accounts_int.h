@@ -13,10 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "yb_accounts.h"
+#include "yb_hash.h"
 #include "yb_slice.h"
 #include "yb_tab.h"
 
-#define YB__HASH_INIT 2166136261u /* FNV-1a offset basis */
+#define YB__HASH_INIT YB_HASH_INIT
 
 /* FNV-1a over the bytes of s with ASCII letters folded to lower case. */
 static inline uint32_t yb__hash_fold(uint32_t h, struct yb_slice s)
@@ -25,7 +26,7 @@ static inline uint32_t yb__hash_fold(uint32_t h, struct yb_slice s)
         unsigned char c = s.p[i];
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + 32);
-        h = (h ^ c) * 16777619u;
+        h = (h ^ c) * YB_HASH_PRIME;
     }
     return h;
 }
@@ -33,7 +34,7 @@ static inline uint32_t yb__hash_fold(uint32_t h, struct yb_slice s)
 /* A separator between the parts of a composite key ("user" NUL "domain"). */
 static inline uint32_t yb__hash_sep(uint32_t h)
 {
-    return (h ^ 0xffu) * 16777619u;
+    return (h ^ 0xffu) * YB_HASH_PRIME;
 }
 
 /* A well-mixed hash of a number (the murmur3 finaliser). */

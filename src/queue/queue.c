@@ -3,6 +3,7 @@
  * slots and the idle-connection pool (see yb_queue.h).
  */
 #include "queue_int.h"
+#include "yb_hash.h"
 #include "yb_vars.h"
 
 #include <stdarg.h>
@@ -25,10 +26,7 @@ struct queue_idset {
 
 static unsigned id_hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % IDSET_BUCKETS;
+    return yb_hash_bytes(YB_HASH_INIT, s, strlen(s)) % IDSET_BUCKETS;
 }
 
 /* Adds id; false when it was there already (or no memory). */

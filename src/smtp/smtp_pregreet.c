@@ -10,6 +10,7 @@
  */
 #include "smtp_int.h"
 #include "pal.h"
+#include "yb_hash.h"
 
 #include <string.h>
 
@@ -33,10 +34,7 @@ static void slots_init(void)
 
 static size_t slot_of(const unsigned char *ip, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ ip[i]) * 16777619u;
-    return h % SMTP_PREGREET_SLOTS;
+    return yb_hash_bytes(YB_HASH_INIT, ip, len) % SMTP_PREGREET_SLOTS;
 }
 
 bool smtp_pregreet_passed(const struct pal_addr *peer)

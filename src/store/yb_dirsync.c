@@ -10,6 +10,7 @@
  */
 #include "yb_dirsync.h"
 #include "pal.h"
+#include "yb_hash.h"
 
 #include <string.h>
 
@@ -36,10 +37,7 @@ static void init(void)
 
 static size_t slot_of(const char *path)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % YB_DIRSYNC_SLOTS;
+    return yb_hash_bytes(YB_HASH_INIT, path, strlen(path)) % YB_DIRSYNC_SLOTS;
 }
 
 int yb_dirsync(const char *path)

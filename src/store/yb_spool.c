@@ -9,6 +9,7 @@
 #include "yb_spool.h"
 #include "pal.h"
 #include "yb_buf.h"
+#include "yb_hash.h"
 #include "yb_tab.h"
 
 #include <limits.h>
@@ -43,12 +44,7 @@ static void host_hash_init(void)
     char name[256];
     if (pal_hostname(name, sizeof name) != 0)
         memcpy(name, "localhost", sizeof "localhost");
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    host_hash = h;
+    host_hash = yb_hash_bytes(YB_HASH_INIT, name, strlen(name));
 }
 
 /* Appends v in lower-case hex (at least one digit) to s at *pos. */

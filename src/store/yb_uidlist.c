@@ -4,6 +4,7 @@
  */
 #include "yb_uidlist.h"
 #include "pal.h"
+#include "yb_hash.h"
 #include "yb_log.h"
 #include "yb_maildir.h"
 
@@ -49,18 +50,10 @@ static bool name_ok(const char *s, size_t len)
 
 /* ---- the in-memory table ---- */
 
-static size_t hash_name(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 29));
-}
-
 static size_t *hash_slot(const struct yb_uidlist *ul, const char *name, size_t len)
 {
     size_t mask = ul->hcap - 1;
-    for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
+    for (size_t i = yb_hash_bytes(YB_HASH_INIT, name, len) & mask;; i = (i + 1) & mask) {
         size_t *slot = &ul->hash[i];
         if (*slot == 0)
             return slot;
