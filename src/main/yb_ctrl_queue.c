@@ -76,16 +76,7 @@ static int q_flush(void *arg, size_t *n_r)
 static bool same_domain(const char *addr, const char *domain)
 {
     const char *at = strrchr(addr, '@');
-    if (at == NULL)
-        return false;
-    at++;
-    for (; *at != '\0' && *domain != '\0'; at++, domain++) {
-        char a = *at >= 'A' && *at <= 'Z' ? (char)(*at + 32) : *at;
-        char b = *domain >= 'A' && *domain <= 'Z' ? (char)(*domain + 32) : *domain;
-        if (a != b)
-            return false;
-    }
-    return *at == *domain;
+    return at != NULL && yb_slice_eq_cstr_nocase(yb_slice_cstr(at + 1), domain);
 }
 
 /* ETRN: how many queued messages wait for the domain, then deliver them now. */

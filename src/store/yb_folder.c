@@ -12,6 +12,7 @@
 #include "pal.h"
 #include "yb_log.h"
 #include "yb_maildir.h"
+#include "yb_slice.h"
 #include "yb_uidlist.h"
 
 #include <stdio.h>
@@ -197,21 +198,10 @@ const char *yb_folder_keyword(const struct yb_folder *f, size_t i)
     return i < f->nkw && f->kw[i] != NULL ? f->kw[i] : NULL;
 }
 
-static bool same_keyword(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return false;
-    }
-    return *a == *b;
-}
-
 static bool find_keyword(const struct yb_folder *f, const char *name, size_t *index_r)
 {
     for (size_t i = 0; i < f->nkw; i++)
-        if (f->kw[i] != NULL && same_keyword(f->kw[i], name)) {
+        if (f->kw[i] != NULL && yb_slice_eq_cstr_nocase(yb_slice_cstr(f->kw[i]), name)) {
             *index_r = i;
             return true;
         }
